@@ -1,0 +1,5 @@
+"""``python -m openrevox`` is the ``openrevox`` command."""
+
+from openrevox.cli import main
+
+main()

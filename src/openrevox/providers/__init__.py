@@ -1,0 +1,1 @@
+"""Vendor adapters behind small interfaces, each with a local or simulated implementation."""

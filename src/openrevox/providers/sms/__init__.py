@@ -1,0 +1,1 @@
+"""SMS providers: the interface and a local one that logs and records messages."""

@@ -1,0 +1,1 @@
+"""The call runtime: a Pipecat pipeline built from the assistant config."""

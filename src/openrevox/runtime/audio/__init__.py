@@ -1,0 +1,2 @@
+"""Audio helpers of the call runtime: PCM maths, sound clips and mixing, recording,
+and the voice pipeline (see docs/audio.md)."""

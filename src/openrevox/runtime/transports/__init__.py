@@ -1,0 +1,1 @@
+"""How a call session meets the outside world: text, Twilio media streams."""

@@ -1,0 +1,44 @@
+"""Wiring: the configured telephony provider, and a worker process's main loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from openrevox.config import Settings
+from openrevox.providers.telephony.base import TelephonyProvider
+from openrevox.providers.telephony.simulated import SimulatedTelephony
+from openrevox.scheduler.dispatcher import Dispatcher
+from openrevox.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def telephony_for(settings: Settings, db: Database | None = None) -> TelephonyProvider:
+    """The provider named by ``telephony_provider``; ``simulated`` by default."""
+    if settings.telephony_provider == "simulated":
+        return SimulatedTelephony(settings)
+    if settings.telephony_provider == "twilio":
+        from openrevox.providers.telephony.twilio import TwilioTelephony
+
+        return TwilioTelephony(settings, db)
+    raise ValueError(
+        f"telephony_provider {settings.telephony_provider!r} is not available; "
+        "use simulated or twilio"
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run one dispatcher until SIGTERM or SIGINT, then shut down gracefully."""
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
+    dispatcher = Dispatcher(db, settings, telephony_for(settings, db))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, dispatcher.stop)
+    try:
+        await dispatcher.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await db.dispose()

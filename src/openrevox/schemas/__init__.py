@@ -1,0 +1,1 @@
+"""Pydantic request and response models: exactly the revox SDK's wire format."""

@@ -1,0 +1,1 @@
+"""Use cases: domain rules applied over repositories. The caller owns the transaction."""

@@ -1,0 +1,261 @@
+"""SQLAlchemy tables. Assistant configuration is one JSON document in the wire format."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use UTC-aware ones")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("organization_id", "email"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    has_completed_onboarding: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Assistant(Base):
+    """An assistant. ``config`` holds every configurable field except name, type and FAQ.
+
+    Deleting an assistant archives it (``deleted_at``): it disappears from the API while
+    anything recorded against it keeps a valid reference.
+    """
+
+    __tablename__ = "assistants"
+    __table_args__ = (Index("ix_assistants_org_created", "organization_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20), default="standalone")
+    config: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FaqItem(Base):
+    """A question and answer the agent knows; ``source`` ai ones may await a human answer."""
+
+    __tablename__ = "faq_items"
+    __table_args__ = (Index("ix_faq_items_assistant_position", "assistant_id", "position"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    assistant_id: Mapped[str] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    needs_human_answer: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(10), default="human")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Call(Base):
+    """A call order, resolved over one or more attempts (docs/calls.md).
+
+    ``assistant_snapshot`` is the assistant the call runs with, in wire form
+    (``services.assistants.to_wire``) with secrets unmasked; it is masked on output.
+    The dispatcher claims due orders on ``(status, next_attempt_at)`` under a lease
+    (``claimed_by``, ``lease_expires_at``).
+    """
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        Index("ix_calls_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_calls_org_created", "organization_id", "created_at"),
+        Index("ix_calls_org_to_phone", "organization_id", "to_phone_number"),
+        Index("ix_calls_org_status", "organization_id", "status"),
+        Index("ix_calls_assistant_status", "assistant_id", "status"),
+        Index("ix_calls_lease", "lease_expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    # Null for an inline assistant; assistants are archived, never deleted.
+    assistant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("assistants.id", ondelete="SET NULL")
+    )
+    assistant_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    prompt_variables: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONDocument, default=dict)
+    to_phone_number: Mapped[str] = mapped_column(String(32))
+    # The number asked for on the call; null: the snapshot's, else the trunk's default
+    # (the attempt records the number it dialled from).
+    from_phone_number: Mapped[str | None] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(10), default="outbound")
+    status: Mapped[str] = mapped_column(String(24))
+    # Why the order waits or failed (e.g. the concurrency limit reached); never on the wire.
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    # What the caller asked for; ``scheduled_at`` is the planned start (in a window).
+    requested_scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the next attempt may start; kept through a pause, null when none is planned.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    concurrency_key: Mapped[str | None] = mapped_column(String(200))
+    skip_calling_window: Mapped[bool] = mapped_column(Boolean, default=False)
+    campaign_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The latest attempt's result (IVR, voicemail, human, ...): searched and exported.
+    result: Mapped[str | None] = mapped_column(String(24))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    outcome_summary: Mapped[str | None] = mapped_column(Text)
+    # Set by post-call analysis when the callee asks never to be called again.
+    do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    structured_output: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    follow_up_emails: Mapped[list[str] | None] = mapped_column(JSONDocument)
+    slack_channel_ids: Mapped[list[str] | None] = mapped_column(JSONDocument)
+    calls_count: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CallAttempt(Base):
+    """One dial of a call order's number, with what happened on it."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (
+        UniqueConstraint("call_id", "attempt_number"),
+        Index("ix_call_attempts_provider_call_id", "provider", "provider_call_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    attempt_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    result: Mapped[str | None] = mapped_column(String(24))
+    dial_error: Mapped[str | None] = mapped_column(String(40))
+    ended_by: Mapped[str | None] = mapped_column(String(10))
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    phone_number: Mapped[str] = mapped_column(String(32))
+    from_phone_number: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recording_url: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
+    post_call_transcript: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
+    speech_events: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
+    email_log: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
+    sms_log: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
+    structured_output: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    assistants_used: Mapped[list[str] | None] = mapped_column(JSONDocument)
+    handled_by_ai: Mapped[bool] = mapped_column(Boolean, default=False)
+    handled_by_human: Mapped[bool] = mapped_column(Boolean, default=False)
+    handled_by_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # Telephony: which provider dialled (simulated, twilio, ...) and its call id.
+    provider: Mapped[str | None] = mapped_column(String(20))
+    provider_call_id: Mapped[str | None] = mapped_column(String(100))
+    # Which engine ran the call: worker, STT/TTS/LLM services and versions.
+    engine: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConcurrencyLimit(Base):
+    """A server-side limit of calls at once per ``concurrency.key`` (``openrevox concurrency``).
+
+    The key applies in every organization (keys are named by the operator).
+    """
+
+    __tablename__ = "concurrency_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    limit: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,360 @@
+"""The dispatcher's queries: claim due orders under a lease, renew, finish, recover.
+
+Every function runs inside the caller's write transaction (``db.write()``), on its
+connection with Core statements (the dispatcher's hot path: no ORM unit of work). On
+PostgreSQL due rows are read with ``FOR UPDATE SKIP LOCKED`` and the admission of an
+organization's calls is serialised by a transaction-level advisory lock on it; on
+SQLite the write transaction itself (``BEGIN IMMEDIATE``) serialises claims. Claims are
+conditional updates either way, so a row claimed meanwhile is never claimed twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from openrevox.storage.models import Call, CallAttempt, ConcurrencyLimit, new_id
+
+DUE_STATUSES = ("scheduled", "queued_for_calling")
+LIVE_ATTEMPT_STATUSES = ("queued", "ringing", "ongoing")
+
+calls = cast(Table, Call.__table__)
+attempts = cast(Table, CallAttempt.__table__)
+RETRY_CONFIG = calls.c.assistant_snapshot["call_retry_config"]
+
+
+@dataclass(frozen=True)
+class ClaimedCall:
+    """A call order claimed by a worker, with the attempt created for it."""
+
+    call_id: str
+    attempt_id: str
+    attempt_number: int
+    organization_id: str
+    to_number: str
+    from_number: str | None
+    assistant: dict[str, Any]
+    prompt_variables: dict[str, str]
+
+
+@dataclass(frozen=True)
+class HeldOrder:
+    """What the retry policy reads of an order whose attempt ended."""
+
+    id: str
+    status: str
+    calls_count: int
+    to_phone_number: str
+    skip_calling_window: bool
+    retry_config: Any
+
+
+@dataclass(frozen=True)
+class DueCall:
+    """A due order considered for admission."""
+
+    id: str
+    organization_id: str
+    concurrency_key: str | None
+    status: str
+    status_reason: str | None
+
+
+async def _conn(session: AsyncSession) -> AsyncConnection:
+    return await session.connection()
+
+
+def _is_postgres(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+async def due_calls(session: AsyncSession, now: datetime, limit: int) -> list[DueCall]:
+    """Due orders, oldest first; on PostgreSQL locked (``SKIP LOCKED``) for this claim."""
+    conn = await _conn(session)
+    c = calls.c
+    query = (
+        select(c.id, c.organization_id, c.concurrency_key, c.status, c.status_reason)
+        .where(c.status.in_(DUE_STATUSES), c.next_attempt_at <= now, c.claimed_by.is_(None))
+        .order_by(c.next_attempt_at, c.id)
+        .limit(limit)
+    )
+    if _is_postgres(conn):
+        query = query.with_for_update(skip_locked=True)
+    rows = (await conn.execute(query)).all()
+    return [DueCall(*row) for row in rows]
+
+
+async def lock_organizations(session: AsyncSession, organization_ids: Iterable[str]) -> None:
+    """PostgreSQL: serialise admissions per organization until the transaction ends."""
+    conn = await _conn(session)
+    if not _is_postgres(conn):
+        return
+    for org in sorted(set(organization_ids)):
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"openrevox.dispatch:{org}"},
+        )
+
+
+async def active_counts(
+    session: AsyncSession, organization_ids: Iterable[str]
+) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """Active calls (orders holding a lease) per organization and per (organization, key)."""
+    orgs = sorted(set(organization_ids))
+    if not orgs:
+        return {}, {}
+    conn = await _conn(session)
+    c = calls.c
+    rows = (
+        await conn.execute(
+            select(c.organization_id, c.concurrency_key, func.count())
+            .where(c.organization_id.in_(orgs), c.lease_expires_at.is_not(None))
+            .group_by(c.organization_id, c.concurrency_key)
+        )
+    ).all()
+    per_org: dict[str, int] = {}
+    per_key: dict[tuple[str, str], int] = {}
+    for org, key, n in rows:
+        per_org[org] = per_org.get(org, 0) + n
+        if key is not None:
+            per_key[(org, key)] = per_key.get((org, key), 0) + n
+    return per_org, per_key
+
+
+async def key_limits(session: AsyncSession) -> dict[str, int]:
+    """The concurrency-key limits set with ``openrevox concurrency set``."""
+    rows = (await session.execute(select(ConcurrencyLimit.key, ConcurrencyLimit.limit))).all()
+    return {key: limit for key, limit in rows}
+
+
+async def set_key_limit(session: AsyncSession, key: str, limit: int, now: datetime) -> None:
+    row = await session.get(ConcurrencyLimit, key)
+    if row is None:
+        session.add(ConcurrencyLimit(key=key, limit=limit, updated_at=now))
+    else:
+        row.limit = limit
+        row.updated_at = now
+    await session.flush()
+
+
+async def clear_key_limit(session: AsyncSession, key: str) -> bool:
+    row = await session.get(ConcurrencyLimit, key)
+    if row is None:
+        return False
+    await session.delete(row)
+    await session.flush()
+    return True
+
+
+async def mark_waiting(session: AsyncSession, waiting: Mapping[str, str], now: datetime) -> None:
+    """Due orders blocked by a limit: ``queued_for_calling`` with the reason."""
+    by_reason: dict[str, list[str]] = {}
+    for call_id, reason in waiting.items():
+        by_reason.setdefault(reason, []).append(call_id)
+    conn = await _conn(session)
+    c = calls.c
+    for reason, ids in by_reason.items():
+        await conn.execute(
+            update(calls)
+            .where(c.id.in_(ids), c.status.in_(DUE_STATUSES), c.claimed_by.is_(None))
+            .values(status="queued_for_calling", status_reason=reason, updated_at=now)
+        )
+
+
+async def claim(
+    session: AsyncSession,
+    call_ids: Sequence[str],
+    *,
+    worker_id: str,
+    now: datetime,
+    lease_until: datetime,
+    provider: str,
+) -> list[ClaimedCall]:
+    """Take due orders: ``calling`` under this worker's lease, each with a new attempt.
+
+    The update is conditional: an order claimed, cancelled or paused meanwhile is left.
+    """
+    if not call_ids:
+        return []
+    conn = await _conn(session)
+    c = calls.c
+    rows = (
+        await conn.execute(
+            update(calls)
+            .where(
+                c.id.in_(call_ids),
+                c.status.in_(DUE_STATUSES),
+                c.next_attempt_at <= now,
+                c.claimed_by.is_(None),
+            )
+            .values(
+                status="calling",
+                status_reason=None,
+                claimed_by=worker_id,
+                lease_expires_at=lease_until,
+                calls_count=c.calls_count + 1,
+                updated_at=now,
+            )
+            .returning(
+                c.id,
+                c.organization_id,
+                c.to_phone_number,
+                c.from_phone_number,
+                c.assistant_snapshot,
+                c.prompt_variables,
+                c.calls_count,
+            )
+        )
+    ).all()
+    claimed: list[ClaimedCall] = []
+    new_attempts: list[dict[str, Any]] = []
+    for call_id, org, to_number, from_number, snapshot, variables, count in rows:
+        from_number = from_number or snapshot.get("from_phone_number")
+        attempt_id = new_id()
+        new_attempts.append(
+            {
+                "id": attempt_id,
+                "call_id": call_id,
+                "attempt_number": count,
+                "status": "queued",
+                "phone_number": to_number,
+                "from_phone_number": from_number,
+                "provider": provider,
+                "handled_by_ai": True,
+                "handled_by_human": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        claimed.append(
+            ClaimedCall(
+                call_id=call_id,
+                attempt_id=attempt_id,
+                attempt_number=count,
+                organization_id=org,
+                to_number=to_number,
+                from_number=from_number,
+                assistant=dict(snapshot),
+                prompt_variables=dict(variables or {}),
+            )
+        )
+    if new_attempts:
+        await conn.execute(attempts.insert(), new_attempts)
+    return claimed
+
+
+async def renew(
+    session: AsyncSession, worker_id: str, call_ids: Sequence[str], lease_until: datetime
+) -> dict[str, str | None]:
+    """Extend this worker's leases; returns each order's status, None when the lease is lost."""
+    if not call_ids:
+        return {}
+    conn = await _conn(session)
+    c = calls.c
+    await conn.execute(
+        update(calls)
+        .where(c.id.in_(call_ids), c.claimed_by == worker_id)
+        .values(lease_expires_at=lease_until)
+    )
+    rows = (
+        await conn.execute(select(c.id, c.status, c.claimed_by).where(c.id.in_(call_ids)))
+    ).all()
+    seen = {row[0]: (row[1] if row[2] == worker_id else None) for row in rows}
+    return {call_id: seen.get(call_id) for call_id in call_ids}
+
+
+async def update_attempt(session: AsyncSession, attempt_id: str, **values: Any) -> None:
+    """Write a live attempt's columns (an ended attempt is never rewritten)."""
+    conn = await _conn(session)
+    a = attempts.c
+    await conn.execute(
+        update(attempts)
+        .where(a.id == attempt_id, a.status.in_(LIVE_ATTEMPT_STATUSES))
+        .values(**values)
+    )
+
+
+async def end_attempt(
+    session: AsyncSession,
+    attempt_id: str,
+    *,
+    started_at: datetime,
+    provider_call_id: str | None,
+    **values: Any,
+) -> None:
+    """Record how a live attempt ended (keeping the start and call id progress wrote)."""
+    a = attempts.c
+    await update_attempt(
+        session,
+        attempt_id,
+        started_at=func.coalesce(a.started_at, started_at),
+        provider_call_id=func.coalesce(a.provider_call_id, provider_call_id),
+        **values,
+    )
+
+
+_HELD = (
+    calls.c.id,
+    calls.c.status,
+    calls.c.calls_count,
+    calls.c.to_phone_number,
+    calls.c.skip_calling_window,
+    RETRY_CONFIG,
+)
+
+
+async def held_order(session: AsyncSession, call_id: str, worker_id: str) -> HeldOrder | None:
+    """The order, locked, if this worker still holds its lease."""
+    conn = await _conn(session)
+    query = select(*_HELD).where(calls.c.id == call_id, calls.c.claimed_by == worker_id)
+    if _is_postgres(conn):
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return None if row is None else HeldOrder(*row)
+
+
+async def update_order(session: AsyncSession, call_id: str, values: Mapping[str, Any]) -> None:
+    conn = await _conn(session)
+    await conn.execute(update(calls).where(calls.c.id == call_id).values(**values))
+
+
+async def expired_orders(session: AsyncSession, now: datetime, limit: int) -> list[HeldOrder]:
+    """Orders whose worker stopped renewing its lease (locked, skipping others' claims)."""
+    conn = await _conn(session)
+    query = (
+        select(*_HELD)
+        .where(calls.c.lease_expires_at < now)
+        .order_by(calls.c.lease_expires_at)
+        .limit(limit)
+    )
+    if _is_postgres(conn):
+        query = query.with_for_update(skip_locked=True)
+    return [HeldOrder(*row) for row in (await conn.execute(query)).all()]
+
+
+async def end_live_attempts(
+    session: AsyncSession, call_id: str, now: datetime, end_reason: str
+) -> tuple[datetime | None, str | None]:
+    """End the order's live attempt in error; its start and result, if there was one."""
+    conn = await _conn(session)
+    a = attempts.c
+    row = (
+        await conn.execute(
+            update(attempts)
+            .where(a.call_id == call_id, a.status.in_(LIVE_ATTEMPT_STATUSES))
+            .values(
+                status="error",
+                ended_by="system",
+                end_reason=end_reason,
+                ended_at=now,
+                updated_at=now,
+            )
+            .returning(func.coalesce(a.started_at, a.created_at), a.result)
+        )
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])

@@ -1,0 +1,1 @@
+"""Helpers shipped for tests, ours and our users': a real server process, fakes, probes."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,16 @@ class LlmEndpoint(BaseModel):
     base_url: str
     api_key: SecretStr | None = None
     model: str | None = Field(default=None, description="Model name sent; default: the name.")
+
+
+class ZohoConnection(BaseModel):
+    """A Zoho CRM OAuth client (self client or server app) with its refresh token."""
+
+    client_id: str
+    client_secret: SecretStr
+    refresh_token: SecretStr
+    accounts_url: str = "https://accounts.zoho.com"
+    api_domain: str = "https://www.zohoapis.com"
 
 
 class Settings(BaseSettings):
@@ -147,6 +158,48 @@ class Settings(BaseSettings):
         ge=0,
         description="After the call ended: wait for the media session's records.",
     )
+    # After the call (docs/postcall.md, docs/notifications.md)
+    analysis_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint for call analysis; default: the assistant's "
+        "own LLM route.",
+    )
+    analysis_api_key: SecretStr | None = None
+    analysis_model: str | None = Field(
+        default=None, description="Model name for call analysis (with analysis_base_url)."
+    )
+    jobs_poll_interval_secs: float = Field(default=0.5, gt=0, le=60)
+    jobs_lease_secs: float = Field(default=60.0, gt=0, le=3600)
+    jobs_max_concurrent: int = Field(default=8, ge=1, le=256)
+    delivery_retry_base_seconds: float = Field(
+        default=10.0, gt=0, description="First retry delay of a failed delivery (doubles)."
+    )
+    delivery_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    delivery_retry_for_hours: float = Field(
+        default=25.0, gt=0, description="Deliveries are retried this long before giving up."
+    )
+    webhook_timeout_secs: float = Field(default=10.0, gt=0, le=120)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    email_from: str | None = Field(default=None, description="From address of notification emails.")
+    sms_provider: Literal["local", "twilio"] = Field(
+        default="local",
+        description="local logs messages; twilio sends through Twilio Messaging "
+        "(the twilio_* settings).",
+    )
+    slack_api_base_url: str = "https://slack.com/api"
+    slack_connections: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Slack bot tokens by connection_id (JSON {"conn-id": "xoxb-..."}).',
+    )
+    zoho_connections: dict[str, ZohoConnection] = Field(
+        default_factory=dict,
+        description="Zoho CRM OAuth clients by connection_id (JSON; see docs/notifications.md).",
+    )
+
     media_stream_secret: SecretStr | None = Field(
         default=None,
         description="Signs the media stream's token; default: derived from the Twilio auth token.",

@@ -1,0 +1,1 @@
+"""After-call notifications: signed webhooks, email, SMS, Slack, Zoho (docs/notifications.md)."""

@@ -1,0 +1,1 @@
+"""After-call work: analysis of the conversation, then notifications (docs/postcall.md)."""

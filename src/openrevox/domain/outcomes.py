@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 Outcome = Literal["not_interested", "interested", "completed", "requested_callback_later"]
@@ -19,3 +20,12 @@ WEEKDAYS: tuple[Weekday, ...] = (
     "saturday",
     "sunday",
 )
+
+
+def outcome_matches(filters: Iterable[str] | None, outcome: str | None) -> bool:
+    """Whether a notification filter selects ``outcome`` ("none" selects a null one).
+
+    An empty or missing filter selects nothing.
+    """
+    wanted = set(filters or ())
+    return (outcome if outcome is not None else "none") in wanted

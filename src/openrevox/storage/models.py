@@ -194,6 +194,7 @@ class Call(Base):
     result: Mapped[str | None] = mapped_column(String(24))
     outcome: Mapped[str | None] = mapped_column(String(40))
     outcome_summary: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)  # after-call analysis (webhooks, email)
     # Set by post-call analysis when the callee asks never to be called again.
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)

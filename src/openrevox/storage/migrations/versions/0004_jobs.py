@@ -1,4 +1,4 @@
-"""durable after-call jobs (analysis, deliveries), their tries, webhook secrets
+"""durable after-call jobs (analysis, deliveries), their tries, webhook secrets, call summary
 
 Revision ID: 0004
 Revises: 0003
@@ -24,6 +24,8 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 def upgrade() -> None:
     with op.batch_alter_table("organizations") as batch:
         batch.add_column(sa.Column("webhook_secret", sa.String(length=100), nullable=True))
+    with op.batch_alter_table("calls") as batch:
+        batch.add_column(sa.Column("summary", sa.Text(), nullable=True))
     op.create_table(
         "jobs",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -80,5 +82,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_jobs_call_id"), table_name="jobs")
     op.drop_index("ix_jobs_due", table_name="jobs")
     op.drop_table("jobs")
+    with op.batch_alter_table("calls") as batch:
+        batch.drop_column("summary")
     with op.batch_alter_table("organizations") as batch:
         batch.drop_column("webhook_secret")

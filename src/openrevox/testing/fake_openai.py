@@ -12,7 +12,8 @@ consumed in order) or from a function of the request::
 
 A reply is a string (the agent's text), a :class:`ToolCall`, a list of tool calls,
 or a :class:`Reply` for anything else (text and tool calls together, an HTTP error,
-a delay before answering).
+a delay before answering). :func:`answer_json` replies with a JSON document as the
+message's text, as a model in JSON mode (``response_format``) does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "FakeRequest",
     "Reply",
     "ToolCall",
+    "answer_json",
     "call",
     "say",
 ]
@@ -68,6 +70,11 @@ def call(tool: str, text: str = "", /, **arguments: Any) -> Reply:
     return Reply(text=text, tool_calls=[ToolCall(tool, arguments)])
 
 
+def answer_json(document: Any) -> Reply:
+    """A text reply holding ``document`` serialised as JSON (JSON-mode answers)."""
+    return Reply(text=json.dumps(document))
+
+
 @dataclass(frozen=True)
 class FakeRequest:
     """One request the server received."""
@@ -79,6 +86,12 @@ class FakeRequest:
     @property
     def messages(self) -> list[dict[str, Any]]:
         return list(self.body.get("messages") or [])
+
+    @property
+    def response_format(self) -> dict[str, Any] | None:
+        """The ``response_format`` asked for (``{"type": "json_object"}``), if any."""
+        value = self.body.get("response_format")
+        return dict(value) if isinstance(value, dict) else None
 
     @property
     def tool_names(self) -> list[str]:

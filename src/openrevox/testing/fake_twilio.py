@@ -18,6 +18,16 @@ A media script is ``async def script(call: FakeCall) -> None``: it connects to
 custom parameters, talks, and returns when the call is over — it should leave when
 ``call.hung_up`` is set (our server hung up through the REST API). The script runs on
 the fake's own event loop. :func:`silent_media` is one that holds the line in silence.
+
+Messaging: ``POST .../Messages.json`` (basic auth; ``To``, ``From`` or
+``MessagingServiceSid``, ``Body``) answers ``201`` with a message resource and records
+it in ``messages``. ``on_message(number, RestError(...))`` makes messages to ``number``
+fail; ``fail_messages(RestError(...), ...)`` makes the next messages fail, in order::
+
+    twilio.fail_messages(RestError(status=503, code=20500, message="down"))
+    twilio.on_message("+15005550001", RestError(code=21211, message="Invalid 'To'"))
+    ...
+    assert twilio.messages[0].body == "Thanks for your time!"
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ __all__ = [
     "Busy",
     "Failed",
     "FakeCall",
+    "FakeMessage",
     "FakeTwilio",
     "NoAnswer",
     "RestError",
@@ -124,6 +135,17 @@ class FakeCall:
         return self.value("To") or ""
 
 
+@dataclass(frozen=True)
+class FakeMessage:
+    """One text message accepted by the fake's Messaging API."""
+
+    sid: str
+    to: str
+    from_: str
+    body: str
+    form: dict[str, list[str]]
+
+
 class FakeTwilio:
     """Twilio's REST API and its callbacks, on loopback."""
 
@@ -141,6 +163,9 @@ class FakeTwilio:
         self.calls: list[FakeCall] = []
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []  # method, path, form
         self.rejected: list[str] = []  # why requests were refused
+        self.messages: list[FakeMessage] = []  # accepted text messages, in order
+        self.message_scenarios: dict[str, RestError] = {}
+        self.message_failures: list[RestError] = []
         self.base_url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -150,6 +175,14 @@ class FakeTwilio:
     def on(self, number: str, scenario: Scenario) -> None:
         """What happens when ``number`` is dialled."""
         self.scenarios[number] = scenario
+
+    def on_message(self, number: str, error: RestError) -> None:
+        """Messages to ``number`` are refused with ``error``."""
+        self.message_scenarios[number] = error
+
+    def fail_messages(self, *errors: RestError) -> None:
+        """The next messages (to any number) are refused with these errors, in order."""
+        self.message_failures.extend(errors)
 
     def call_to(self, number: str) -> FakeCall:
         return next(c for c in reversed(self.calls) if c.to == number)
@@ -250,6 +283,48 @@ class FakeTwilio:
             call.hangups.append(status)
             call.hung_up.set()
             return JSONResponse({"sid": sid, "status": status})
+
+        @app.post(prefix + "/Messages.json")
+        async def create_message(account: str, request: Request) -> JSONResponse:
+            form = await self._form(request)
+            self.requests.append(("POST", request.url.path, form))
+            refused = self._refuse(account, request)
+            if refused is not None:
+                return refused
+            to = (form.get("To") or [""])[0]
+            sender = (form.get("From") or form.get("MessagingServiceSid") or [""])[0]
+            body = (form.get("Body") or [""])[0]
+            if not to:
+                return _error(400, 21604, "A 'To' phone number is required.")
+            if not sender:
+                return _error(400, 21603, "A 'From' phone number is required.")
+            if not body:
+                return _error(400, 21602, "Message body is required.")
+            failure = self.message_failures.pop(0) if self.message_failures else None
+            failure = failure or self.message_scenarios.get(to)
+            if failure is not None:
+                return _error(failure.status, failure.code, failure.message)
+            message = FakeMessage(
+                sid="SM" + uuid.uuid4().hex, to=to, from_=sender, body=body, form=form
+            )
+            self.messages.append(message)
+            return JSONResponse(
+                {
+                    "sid": message.sid,
+                    "account_sid": self.account_sid,
+                    "to": to,
+                    "from": sender,
+                    "body": body,
+                    "status": "queued",
+                    "num_segments": "1",
+                    "direction": "outbound-api",
+                    "api_version": "2010-04-01",
+                    "error_code": None,
+                    "error_message": None,
+                    "uri": f"{request.url.path[: -len('.json')]}/{message.sid}.json",
+                },
+                status_code=201,
+            )
 
         return app
 

@@ -264,14 +264,23 @@ async def test_refused_data_is_not_retried(zoho: FakeZoho, http: httpx.AsyncClie
     assert attempt.error is not None and "INVALID_MODULE" in attempt.error
 
 
-async def test_unknown_name_falls_back_to_the_phone_as_last_name(
+async def test_unknown_name_falls_back_to_the_phone_only_for_a_new_record(
     zoho: FakeZoho, http: httpx.AsyncClient
 ) -> None:
-    call = wire_call(contact={"first_name": None, "last_name": None})
-    assert (await sync(http, zoho, ZohoTokens(), call=call)).ok
+    tokens = ZohoTokens()
+    nameless = wire_call(contact={"first_name": None, "last_name": None})
+    assert (await sync(http, zoho, tokens, call=nameless)).ok
     record = zoho.record_by_phone("Leads", PHONE)
     assert record is not None and record["Last_Name"] == PHONE
     assert "First_Name" not in record and "Email" not in record
+    # first without a name (refused: MANDATORY_NOT_FOUND), then with the phone
+    assert ["Last_Name" in r.body["data"][0] for r in zoho.requests[:2]] == [False, True]
+
+    zoho.records["Leads"][record["id"]]["Last_Name"] = "Doe"  # a salesperson fixed it
+    requests_before = len(zoho.requests)
+    assert (await sync(http, zoho, tokens, call=nameless)).ok
+    assert zoho.records["Leads"][record["id"]]["Last_Name"] == "Doe"  # not overwritten
+    assert len(zoho.requests) == requests_before + 2  # one upsert, one note
 
 
 async def test_template_note_and_call_log_for_contacts(

@@ -139,15 +139,24 @@ def zoho_applies(config: Mapping[str, Any] | None, call: Mapping[str, Any]) -> b
     return bool(config) and outcome_selected((config or {}).get("outcomes"), call.get("outcome"))
 
 
-def zoho_record(config: Mapping[str, Any], call: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields upserted: phone, the contact (Leads/Contacts), then ``field_mapping``."""
+def zoho_record(
+    config: Mapping[str, Any], call: Mapping[str, Any], *, name_fallback: bool = False
+) -> dict[str, Any]:
+    """The fields upserted: phone, the contact (Leads/Contacts), then ``field_mapping``.
+
+    ``Last_Name`` is sent when the contact's name is known; with ``name_fallback`` the
+    phone stands in for an unknown one (the module requires it to create a record, but it
+    must not overwrite the name of a record that exists)."""
     module = str(config.get("module") or "")
     phone = prospect_phone(call)
     record: dict[str, Any] = {"Phone": phone}
     if module in PERSON_MODULES:
         contact = contact_fields(call)
-        # Last_Name is mandatory on both modules: the phone stands in for an unknown name.
-        record["Last_Name"] = contact["last_name"] or contact_name(contact) or phone
+        last_name = (
+            contact["last_name"] or contact_name(contact) or (phone if name_fallback else "")
+        )
+        if last_name:
+            record["Last_Name"] = last_name
         for field, name in (("First_Name", "first_name"), ("Email", "email")):
             if contact[name]:
                 record[field] = contact[name]
@@ -244,8 +253,17 @@ async def sync_to_zoho(
     try:
         if not module:
             raise DeliveryError("the zoho config has no module", retryable=False)
+        what = f"upserting into {module}"
         body = {"data": [zoho_record(config, call)], "duplicate_check_fields": ["Phone"]}
-        result = await client.write(f"/{module}/upsert", body, what=f"upserting into {module}")
+        try:
+            result = await client.write(f"/{module}/upsert", body, what=what)
+        except _Refused as exc:
+            if exc.code != "MANDATORY_NOT_FOUND" or exc.field != "Last_Name":
+                raise
+            # A new record with no name known: the phone stands in for the last name.
+            record = zoho_record(config, call, name_fallback=True)
+            body = {"data": [record], "duplicate_check_fields": ["Phone"]}
+            result = await client.write(f"/{module}/upsert", body, what=what)
         details["record_id"] = record_id = str(result["details"]["id"])
         details["action"] = result.get("action")
         if not details.get("note_id"):
@@ -336,7 +354,18 @@ def _result(status: int, document: dict[str, Any], what: str) -> dict[str, Any]:
     # a result is an odd answer worth another try.
     retryable = status >= 500 or status in (408, 429)
     retryable = retryable or (status < 400 and code not in LASTING_CODES)
-    raise DeliveryError(text, retryable=retryable, answered=status)
+    raise _Refused(text, retryable=retryable, answered=status, code=code, field=field)
+
+
+class _Refused(DeliveryError):
+    """Zoho CRM answered an error; ``code`` and ``field`` (``details.api_name``) say which."""
+
+    def __init__(
+        self, message: str, *, retryable: bool, answered: int, code: str, field: str | None
+    ) -> None:
+        super().__init__(message, retryable=retryable, answered=answered)
+        self.code = code
+        self.field = field
 
 
 def _token_error(status: int, error: str, document: dict[str, Any]) -> DeliveryError:

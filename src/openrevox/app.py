@@ -15,6 +15,7 @@ from openrevox.config import Settings
 from openrevox.storage.database import Database
 
 if TYPE_CHECKING:
+    from openrevox.jobs import JobRunner
     from openrevox.scheduler import Dispatcher
 
 
@@ -26,11 +27,24 @@ def start_dispatcher(db: Database, settings: Settings) -> tuple[Dispatcher, asyn
     return dispatcher, asyncio.create_task(dispatcher.run(), name="dispatcher")
 
 
+def start_job_runner(db: Database, settings: Settings) -> tuple[JobRunner, asyncio.Task[None]]:
+    """The in-process runner of after-call jobs (analysis, notifications)."""
+    from openrevox.jobs import JobRunner
+    from openrevox.postcall.kinds import post_call_kinds
+    from openrevox.scheduler.dispatcher import default_worker_id
+
+    runner = JobRunner(
+        db, settings, post_call_kinds(), worker_id=settings.worker_id or default_worker_id()
+    )
+    return runner, asyncio.create_task(runner.run(), name="job-runner")
+
+
 def create_app(settings: Settings | None = None, *, dispatch: bool = False) -> FastAPI:
     """Build the app. Settings are read here (from the environment when not given).
 
     With ``dispatch`` (``serve`` passes ``settings.dispatcher_in_process``) the lifespan
-    also runs the dispatcher, stopped gracefully on shutdown."""
+    also runs the dispatcher and the after-call job runner, stopped gracefully on
+    shutdown."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -42,7 +56,11 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = False) -> F
         )
         app.state.db = db
         dispatching = start_dispatcher(db, settings) if dispatch else None
+        running_jobs = start_job_runner(db, settings) if dispatch else None
         app.state.dispatcher = dispatching[0] if dispatching else None
+        app.state.job_runner = running_jobs[0] if running_jobs else None
+        if dispatching is not None and running_jobs is not None:
+            dispatching[0].after_finish = running_jobs[0].wake
         try:
             yield
         finally:
@@ -50,6 +68,10 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = False) -> F
                 dispatcher, task = dispatching
                 dispatcher.stop()
                 await task
+            if running_jobs is not None:
+                runner, jobs_task = running_jobs
+                runner.stop()
+                await jobs_task
             await db.dispose()
 
     app = FastAPI(

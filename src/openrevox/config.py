@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/openrevox.db"
@@ -204,6 +204,18 @@ class Settings(BaseSettings):
         default=None,
         description="Signs the media stream's token; default: derived from the Twilio auth token.",
     )
+
+    @model_validator(mode="after")
+    def _sms_provider_configured(self) -> Settings:
+        if self.sms_provider == "twilio":
+            missing = [
+                f"OPENREVOX_{name.upper()}"
+                for name in ("twilio_account_sid", "twilio_auth_token")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"OPENREVOX_SMS_PROVIDER=twilio needs {' and '.join(missing)}")
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from revox.types.call_retrieve_response import CallCallAttemptSMSLog
 
 from openrevox.config import Settings
@@ -189,16 +190,20 @@ async def test_factory_chooses_the_provider(twilio: FakeTwilio, http: httpx.Asyn
     assert twilio.messages[-1].from_ == FROM
 
 
-def test_factory_names_missing_twilio_settings() -> None:
-    http = httpx.AsyncClient()
+def test_settings_name_missing_twilio_settings() -> None:
+    """Twilio SMS without its credentials is refused when the server starts."""
     with pytest.raises(
-        SmsNotConfigured, match="OPENREVOX_TWILIO_ACCOUNT_SID and OPENREVOX_TWILIO_AUTH_TOKEN"
+        ValidationError, match="OPENREVOX_TWILIO_ACCOUNT_SID and OPENREVOX_TWILIO_AUTH_TOKEN"
     ):
-        sms_provider_for(Settings(sms_provider="twilio"), http)
-    with pytest.raises(SmsNotConfigured) as caught:
-        sms_provider_for(Settings(sms_provider="twilio", twilio_account_sid=SID), http)
+        Settings(sms_provider="twilio")
+    with pytest.raises(ValidationError) as caught:
+        Settings(sms_provider="twilio", twilio_account_sid=SID)
     assert "OPENREVOX_TWILIO_AUTH_TOKEN" in str(caught.value)
     assert "ACCOUNT_SID" not in str(caught.value)
+    # Settings built without validation still get a clear error from the factory.
+    unchecked = Settings.model_construct(sms_provider="twilio", twilio_auth_token=None)
+    with pytest.raises(SmsNotConfigured, match="OPENREVOX_TWILIO_AUTH_TOKEN"):
+        sms_provider_for(unchecked, httpx.AsyncClient())
 
 
 @pytest.mark.parametrize("provider_name", ["twilio", "local"])

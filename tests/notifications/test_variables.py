@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrevox.notifications.variables import call_variables, fill, fill_lines, outcome_selected
+from openrevox.domain.outcomes import outcome_matches
+from openrevox.notifications.variables import call_variables, fill, fill_lines
 
 
 def wire_call(**overrides: Any) -> dict[str, Any]:
@@ -149,9 +150,9 @@ def test_fill_lines_drops_lines_with_only_empty_placeholders() -> None:
 
 
 def test_outcome_filters() -> None:
-    assert outcome_selected(["interested"], "interested")
-    assert not outcome_selected(["interested"], "completed")
-    assert outcome_selected(["none"], None)
-    assert not outcome_selected(["interested"], None)
-    assert not outcome_selected([], "interested")
-    assert not outcome_selected(None, None)
+    assert outcome_matches(["interested"], "interested")
+    assert not outcome_matches(["interested"], "completed")
+    assert outcome_matches(["none"], None)
+    assert not outcome_matches(["interested"], None)
+    assert not outcome_matches([], "interested")
+    assert not outcome_matches(None, None)

@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from openrevox.api.errors import error_body
 from openrevox.api.responses import WireJSON
 from openrevox.config import Settings
+from openrevox.providers.sms.factory import in_call_sms_log
 from openrevox.providers.telephony import attempt_records
 from openrevox.providers.telephony.base import TelephonyError
 from openrevox.providers.telephony.twilio import (
@@ -48,6 +49,7 @@ from openrevox.runtime.transports.twilio import (
     twilio_media_router,
 )
 from openrevox.storage.database import Database
+from openrevox.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +201,8 @@ async def run_media_session(websocket: WebSocket, start: TwilioStreamStart) -> N
         speech_events=[event.as_wire() for event in result.speech_events],
         engine=engine,
         recording_url=recording_url(settings, attempt_id) if recorded else None,
+        sms_log=in_call_sms_log(result.sms, sent_at=utcnow()),
+        faq_questions=[f.question for f in result.faq_candidates],
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from openrevox.cli import chat, concurrency, keys, worker
+from openrevox.cli import chat, concurrency, keys, webhooks, worker
 from openrevox.config import Settings
 
 app = typer.Typer(no_args_is_help=True, help="openrevox: self-hosted Revox-compatible voice agents")
@@ -15,6 +15,7 @@ app.add_typer(keys.app, name="keys")
 app.command("chat")(chat.chat)
 app.add_typer(concurrency.app, name="concurrency")
 app.command("worker")(worker.worker)
+app.add_typer(webhooks.app, name="webhooks")
 
 
 @app.command()

@@ -14,5 +14,5 @@ def retry_delay(tries: int, *, base: float, cap: float, jitter: float) -> float:
         raise ValueError("tries counts failed tries, from 1")
     if not 0 <= jitter < 1:
         raise ValueError("jitter is a draw in [0, 1)")
-    delay = min(cap, base * 2 ** min(tries - 1, 62))
+    delay = min(cap, base * 2.0 ** min(tries - 1, 62))
     return delay / 2 + jitter * delay / 2

@@ -215,10 +215,17 @@ class JobRunner:
                         status=repo.PENDING,
                         run_at=retry_at,
                         error=error,
+                        result=attempt.details or None,
                     )
                 else:
                     held = await repo.settle(
-                        session, job.id, self.worker_id, now=now, status=repo.FAILED, error=error
+                        session,
+                        job.id,
+                        self.worker_id,
+                        now=now,
+                        status=repo.FAILED,
+                        error=error,
+                        result=attempt.details or None,
                     )
                     if held and kind is not None:
                         await kind.gave_up(session, self.ctx, job, error)

@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 
+from openrevox.domain.outcomes import outcome_matches
 from openrevox.notifications.base import DeliveryTry
-from openrevox.notifications.variables import fill, fill_lines, outcome_selected
+from openrevox.notifications.variables import fill, fill_lines
 
 DEFAULT_TEMPLATE = """\
 *{{assistant_name}}* — call with {{contact_line}}
@@ -70,7 +71,7 @@ def slack_channels(config: Mapping[str, Any] | None, call: Mapping[str, Any]) ->
     own routing) is not null: then only the configured channels it names. An older
     single-channel config (``channel_id``) is one channel.
     """
-    if not config or not outcome_selected(config.get("outcomes"), call.get("outcome")):
+    if not config or not outcome_matches(config.get("outcomes"), call.get("outcome")):
         return []
     configured: list[str] = []
     for channel in config.get("channels") or []:

@@ -18,7 +18,7 @@ as a literal ``{{name}}``: a recipient must not see placeholders.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from openrevox.domain.templating import PLACEHOLDER
@@ -97,12 +97,6 @@ def fill_lines(template: str, variables: Mapping[str, str]) -> str:
             continue
         kept.append(fill(line, variables))
     return "\n".join(kept).strip()
-
-
-def outcome_selected(filters: Iterable[str] | None, outcome: str | None) -> bool:
-    """Whether an ``outcomes`` filter selects ``outcome``; ``"none"`` selects a null one
-    (the SDK's enum has it). An empty or missing filter selects nothing."""
-    return (outcome if outcome else "none") in set(filters or ())
 
 
 def latest_attempt(call: Mapping[str, Any]) -> Mapping[str, Any]:

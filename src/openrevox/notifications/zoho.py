@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from openrevox.config import ZohoConnection
+from openrevox.domain.outcomes import outcome_matches
 from openrevox.notifications.base import DeliveryError, DeliveryTry
 from openrevox.notifications.variables import (
     as_text,
@@ -37,7 +38,6 @@ from openrevox.notifications.variables import (
     contact_name,
     fill,
     latest_attempt,
-    outcome_selected,
     prospect_phone,
     structured_output,
 )
@@ -136,7 +136,7 @@ TOKENS = ZohoTokens()
 
 def zoho_applies(config: Mapping[str, Any] | None, call: Mapping[str, Any]) -> bool:
     """Whether the assistant's ``zoho`` config asks for this call (its ``outcomes``)."""
-    return bool(config) and outcome_selected((config or {}).get("outcomes"), call.get("outcome"))
+    return bool(config) and outcome_matches((config or {}).get("outcomes"), call.get("outcome"))
 
 
 def zoho_record(

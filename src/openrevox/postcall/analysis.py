@@ -152,12 +152,22 @@ async def complete_json(
     http: httpx.AsyncClient, route: LlmRoute, messages: list[dict[str, str]]
 ) -> str | None:
     """One non-streaming chat completion in JSON mode; the reply's text (None if empty)."""
-    body: dict[str, Any] = {
-        "model": route.model,
-        "messages": messages,
-        "response_format": {"type": "json_object"},
-        "stream": False,
-    }
+    return await complete_chat(http, route, messages, json_mode=True)
+
+
+async def complete_chat(
+    http: httpx.AsyncClient,
+    route: LlmRoute,
+    messages: list[dict[str, str]],
+    *,
+    json_mode: bool = False,
+) -> str | None:
+    """One non-streaming chat completion; the reply's text (None if empty).
+
+    Raises ``AnalysisError`` (worth retrying later) when the LLM fails."""
+    body: dict[str, Any] = {"model": route.model, "messages": messages, "stream": False}
+    if json_mode:
+        body["response_format"] = {"type": "json_object"}
     if route.openrouter_provider:
         body["provider"] = {"order": [route.openrouter_provider]}
     where = route.describe()

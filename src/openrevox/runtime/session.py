@@ -40,7 +40,7 @@ from openrevox.providers.llm.base import LlmError, LlmRoute
 from openrevox.providers.llm.openai_compatible import build_llm_service, translate_error
 from openrevox.providers.llm.router import resolve_route
 from openrevox.providers.sms.base import SmsProvider
-from openrevox.providers.sms.local import LoggingSmsProvider
+from openrevox.providers.sms.factory import sms_provider_for
 from openrevox.runtime.call_config import CallConfig, resolve_call_config
 from openrevox.runtime.clock import Clock, SystemClock
 from openrevox.runtime.pipeline import AudioLegs, BuiltPipeline, build_pipeline
@@ -89,13 +89,13 @@ class CallSession:
     ) -> None:
         self.config = config
         self.settings = settings or Settings()
-        self.sms = sms or LoggingSmsProvider()
         self.callee_number = callee_number
         self.from_number = from_number or config.assistant.get("from_phone_number")
         self._transport = transport
         self._route = route
         self._given_http = http
         self.http = http or httpx.AsyncClient()
+        self.sms = sms or sms_provider_for(self.settings, self.http)
         self._audio = audio
         self._clock = clock or SystemClock()
         self._on_transcript = on_transcript

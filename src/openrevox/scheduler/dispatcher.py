@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openrevox.config import Settings
 from openrevox.domain.scheduling import Candidate, Usage, plan_admissions
 from openrevox.domain.scheduling.retry import AttemptResult
+from openrevox.postcall.flow import begin_post_processing
 from openrevox.providers.telephony.base import (
     AttemptOutcome,
     DialRequest,
@@ -34,6 +35,7 @@ from openrevox.providers.telephony.base import (
 from openrevox.scheduler.conclude import conclude
 from openrevox.storage.database import Database
 from openrevox.storage.repositories import dispatch as repo
+from openrevox.storage.repositories.assistants import add_learned_questions
 from openrevox.storage.repositories.dispatch import ClaimedCall
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,8 @@ class Dispatcher:
         self._key_limits: dict[str, int] = {}
         self._key_limits_at = -float("inf")
         self.finished_total = 0
+        # Called when an order went to post_processing (the in-process job runner's wake).
+        self.after_finish: Callable[[], None] | None = None
 
     # ---- the loop ----
 
@@ -374,7 +378,25 @@ class Dispatcher:
                     attempt_started_at=outcome.started_at,
                     now=now,
                 )
-            await repo.update_order(session, claim.call_id, values)
+            if outcome.faq_candidates:
+                questions = [str(f.get("question") or "") for f in outcome.faq_candidates]
+                await add_learned_questions(session, claim.call_id, questions, now)
+            await self._conclude_order(session, claim.call_id, claim.organization_id, values)
+
+    async def _conclude_order(
+        self, session: AsyncSession, call_id: str, organization_id: str, values: dict[str, Any]
+    ) -> None:
+        """Write the order's new state. An order that ended goes to ``post_processing``
+        with its after-call work (analysis, notifications) enqueued as durable jobs in
+        the same transaction; they move it on to ``completed``."""
+        if values.get("status") == "completed":
+            values["status"] = "post_processing"
+            await begin_post_processing(
+                session, call_id=call_id, organization_id=organization_id, now=self.now()
+            )
+            if self.after_finish is not None:
+                asyncio.get_running_loop().call_soon(self.after_finish)
+        await repo.update_order(session, call_id, values)
 
     async def _release(self, claim: ClaimedCall) -> None:
         """Give an order back without an outcome: attempt in error, order scheduled now."""
@@ -445,7 +467,7 @@ class Dispatcher:
                     attempt_started_at=started or now,
                     now=now,
                 )
-                await repo.update_order(session, order.id, values)
+                await self._conclude_order(session, order.id, order.organization_id, values)
         return len(orders)
 
     async def _drain(self) -> None:

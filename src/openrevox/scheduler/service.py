@@ -30,14 +30,25 @@ def telephony_for(settings: Settings, db: Database | None = None) -> TelephonyPr
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run one dispatcher until SIGTERM or SIGINT, then shut down gracefully."""
+    """Run one dispatcher and one job runner until SIGTERM or SIGINT, then shut down
+    gracefully (running calls and jobs finish)."""
+    from openrevox.jobs import JobRunner
+    from openrevox.postcall.kinds import post_call_kinds
+
     db = Database(settings.database_url, pool_size=settings.database_pool_size)
     dispatcher = Dispatcher(db, settings, telephony_for(settings, db))
+    runner = JobRunner(db, settings, post_call_kinds(), worker_id=dispatcher.worker_id)
+    dispatcher.after_finish = runner.wake
+
+    def stop() -> None:
+        dispatcher.stop()
+        runner.stop()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, dispatcher.stop)
+        loop.add_signal_handler(sig, stop)
     try:
-        await dispatcher.run()
+        await asyncio.gather(dispatcher.run(), runner.run())
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

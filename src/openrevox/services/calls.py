@@ -96,6 +96,12 @@ async def get(session: AsyncSession, principal: Principal, call_id: str) -> Call
     return (await _views(session, [call]))[0]
 
 
+async def view_of(session: AsyncSession, organization_id: str, call_id: str) -> CallView | None:
+    """A call and what its wire form needs, for internal work (no principal)."""
+    call = await repo.get(session, organization_id, call_id)
+    return None if call is None else (await _views(session, [call]))[0]
+
+
 async def act(
     session: AsyncSession, principal: Principal, call_id: str, action: UserAction
 ) -> Call:

@@ -9,6 +9,7 @@ literal. Messages of the local provider (which logs and sends nothing) are recor
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from openrevox.providers.sms.base import SmsError, SmsProvider
 from openrevox.providers.sms.local import LoggingSmsProvider
 from openrevox.providers.sms.twilio import TwilioSmsProvider
 from openrevox.runtime.result import SentSms
+from openrevox.storage.models import new_id
 
 SmsLogType = Literal["in_call", "voicemail", "after_call"]
 WIRE_PROVIDERS = frozenset({"twilio", "vonage"})
@@ -107,6 +109,13 @@ def sms_log_entry(
         "to_phone_number": sent.to or "",
         "type": type,
     }
+
+
+def in_call_sms_log(sent: Sequence[SentSms], *, sent_at: datetime) -> list[dict[str, Any]]:
+    """The ``sms_log`` entries of the messages the agent sent during a call."""
+    return [
+        sms_log_entry(message, type="in_call", sent_at=sent_at, log_id=new_id()) for message in sent
+    ]
 
 
 def _ms(started: float) -> float:

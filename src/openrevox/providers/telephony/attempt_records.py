@@ -6,6 +6,7 @@ that runs the media stream may all differ: they coordinate through ``call_attemp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from openrevox.providers.telephony.twilio_protocol import StatusChange, moves_forward
 from openrevox.storage.database import Database
 from openrevox.storage.models import Call, CallAttempt, utcnow
+from openrevox.storage.repositories.assistants import add_learned_questions
 
 MEDIA_KEY = "media"  # engine[MEDIA_KEY]: "running" while the media session runs, then "ended"
 # engine[END_KEY]: the attempt's terminal status as Twilio's last callback said. The row's
@@ -198,12 +200,20 @@ async def store_media_records(
     speech_events: list[dict[str, Any]],
     engine: dict[str, Any],
     recording_url: str | None,
+    sms_log: list[dict[str, Any]] | None = None,
+    faq_questions: Sequence[str] = (),
 ) -> None:
-    """The runtime's records of an answered attempt; marks the media session ended."""
+    """The runtime's records of an answered attempt; marks the media session ended.
+
+    Questions the agent could not answer become FAQ items of the call's assistant."""
     async with db.write() as session:
         a = await session.get(CallAttempt, attempt_id)
         if a is None:
             return
+        if sms_log:
+            a.sms_log = [*(a.sms_log or []), *sms_log]
+        if faq_questions:
+            await add_learned_questions(session, a.call_id, faq_questions, utcnow())
         if a.ended_by is None or a.end_reason is None:
             a.ended_by = ended_by
             a.end_reason = end_reason

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from openrevox.config import Settings
 from openrevox.errors import InvalidInput
+from openrevox.providers.sms.factory import in_call_sms_log
 from openrevox.providers.telephony.base import (
     AttemptOutcome,
     AttemptProgress,
@@ -222,7 +223,7 @@ class SimulatedTelephony:
             error=result.error,
             transcript=[item.as_wire() for item in result.transcript],
             speech_events=[event.as_wire() for event in result.speech_events],
-            sms_log=[{"to": s.to, "body": s.body, "provider": s.provider} for s in result.sms],
+            sms_log=in_call_sms_log(result.sms, sent_at=datetime.now(UTC)),
             faq_candidates=[{"question": f.question} for f in result.faq_candidates],
         )
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openrevox.storage.models import Assistant, FaqItem, User
+from openrevox.storage.models import Assistant, Call, FaqItem, User, new_id
 
 
 async def get(
@@ -74,3 +75,42 @@ async def users(session: AsyncSession, user_ids: set[str]) -> dict[str, User]:
         return {}
     rows = await session.scalars(select(User).where(User.id.in_(user_ids)))
     return {user.id: user for user in rows}
+
+
+async def add_learned_questions(
+    session: AsyncSession, call_id: str, questions: Sequence[str], now: datetime
+) -> int:
+    """Questions the agent could not answer on a call become FAQ items of the call's
+    assistant, waiting for a human answer (``source`` ai). A question already listed
+    (same text, any case) is not added again. Returns how many were added."""
+    assistant_id = await session.scalar(select(Call.assistant_id).where(Call.id == call_id))
+    if assistant_id is None:
+        return 0  # an inline assistant: no FAQ to learn into
+    # The assistant row lock orders this with PATCHes replacing the FAQ list.
+    await session.execute(
+        select(Assistant.id).where(Assistant.id == assistant_id).with_for_update()
+    )
+    existing = (await faq_items(session, [assistant_id]))[assistant_id]
+    known = {item.question.strip().lower() for item in existing}
+    position = max((item.position for item in existing), default=-1) + 1
+    added = 0
+    for question in questions:
+        text = question.strip()
+        if not text or text.lower() in known:
+            continue
+        known.add(text.lower())
+        session.add(
+            FaqItem(
+                id=new_id(),
+                assistant_id=assistant_id,
+                position=position,
+                question=text,
+                answer="",
+                needs_human_answer=True,
+                source="ai",
+                created_at=now,
+            )
+        )
+        position += 1
+        added += 1
+    return added

@@ -52,6 +52,7 @@ class HeldOrder:
     to_phone_number: str
     skip_calling_window: bool
     retry_config: Any
+    organization_id: str
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ _HELD = (
     calls.c.to_phone_number,
     calls.c.skip_calling_window,
     RETRY_CONFIG,
+    calls.c.organization_id,
 )
 
 

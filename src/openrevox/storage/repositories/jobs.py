@@ -33,6 +33,7 @@ class ClaimedJob:
     payload: dict[str, Any]
     tries: int  # including this one
     give_up_at: datetime
+    result: dict[str, Any] | None  # what an earlier try left (a resumable delivery)
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,16 @@ async def claim_due(
                 tries=j.tries + 1,
                 updated_at=now,
             )
-            .returning(j.id, j.organization_id, j.call_id, j.kind, j.payload, j.tries, j.give_up_at)
+            .returning(
+                j.id,
+                j.organization_id,
+                j.call_id,
+                j.kind,
+                j.payload,
+                j.tries,
+                j.give_up_at,
+                j.result,
+            )
         )
     ).all()
     return [ClaimedJob(*row) for row in rows]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +41,7 @@ from openrevox.storage.models import CallAttempt
 from openrevox.storage.repositories.jobs import ClaimedJob
 
 attempts_table = cast(Table, CallAttempt.__table__)
+T = TypeVar("T")
 SMS_MAX_CHARS = 480  # three concatenated segments
 
 
@@ -86,6 +87,20 @@ async def load_call(ctx: JobContext, job: ClaimedJob) -> CallContext | None:
         summary=view.call.summary,
     )
     return CallContext(view, wire, variables)
+
+
+def _connection(
+    connections: Mapping[str, T], config: Mapping[str, Any], vendor: str, key: str
+) -> T:
+    """The server-side credentials named by the config's ``connection_id``."""
+    connection_id = str(config.get("connection_id") or "")
+    found = connections.get(connection_id)
+    if found is None:
+        raise DeliveryError(
+            f"no {vendor} connection {connection_id!r}: add it to OPENREVOX_{key}_CONNECTIONS",
+            retryable=False,
+        )
+    return found
 
 
 def _skipped(reason: str) -> JobStep:
@@ -262,13 +277,7 @@ class DeliverSlack(_Delivery):
         if call is None:
             return _skipped("the call is gone")
         slack = call.config.get("slack") or {}
-        connection_id = str(slack.get("connection_id") or "")
-        token = ctx.settings.slack_connections.get(connection_id)
-        if token is None:
-            raise DeliveryError(
-                f"no Slack connection {connection_id!r}: add it to OPENREVOX_SLACK_CONNECTIONS",
-                retryable=False,
-            )
+        token = _connection(ctx.settings.slack_connections, slack, "Slack", "SLACK")
         attempt = await post_to_slack(
             ctx.http,
             base_url=ctx.settings.slack_api_base_url,
@@ -289,13 +298,7 @@ class DeliverZoho(_Delivery):
         if call is None:
             return _skipped("the call is gone")
         zoho = call.config.get("zoho") or {}
-        connection_id = str(zoho.get("connection_id") or "")
-        connection = ctx.settings.zoho_connections.get(connection_id)
-        if connection is None:
-            raise DeliveryError(
-                f"no Zoho connection {connection_id!r}: add it to OPENREVOX_ZOHO_CONNECTIONS",
-                retryable=False,
-            )
+        connection = _connection(ctx.settings.zoho_connections, zoho, "Zoho", "ZOHO")
         attempt = await sync_to_zoho(
             ctx.http,
             connection,

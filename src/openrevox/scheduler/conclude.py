@@ -28,8 +28,8 @@ def conclude(
 
     - retry: ``scheduled`` at the policy's ``next_attempt_at`` (a paused order stays
       paused and keeps the planned time for its resume);
-    - a human reached: ``completed``. ``post_processing`` belongs to after-call work,
-      which does not exist yet: the order goes straight to ``completed``;
+    - a human reached: ``completed`` (the dispatcher makes it ``post_processing`` and
+      enqueues the after-call work, which completes it: ``postcall/flow.py``);
     - attempts exhausted or a permanent dial error: ``completed`` as well, with a
       ``status_reason`` saying why (the SDK has no failed status for an order whose
       calls were made; ``errored`` is for orders that could not be carried out, and the

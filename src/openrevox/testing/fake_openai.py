@@ -24,8 +24,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from openrevox.testing.loopback import LoopbackServer
 
 __all__ = [
     "FakeOpenAI",
@@ -121,7 +123,7 @@ class FakeRequest:
 Handler = Callable[[FakeRequest], ReplyLike]
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """A chat-completions server on ``127.0.0.1``; use as a (sync) context manager.
 
     ``replies`` are given in order, one per request; when they run out ``default``
@@ -143,43 +145,18 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.requests: list[FakeRequest] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- lifecycle ----
 
     @property
     def base_url(self) -> str:
         """The OpenAI-style base URL, ending in ``/v1``."""
-        if self._server is None:
-            raise RuntimeError("the fake OpenAI server is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return self.origin + "/v1"
 
-    def start(self) -> FakeOpenAI:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="fake-openai", daemon=True
-        )
-        self._thread.start()
-        return self
+    server_name = "fake OpenAI"
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     # ---- script ----
 

@@ -27,9 +27,11 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
+
+from openrevox.testing.loopback import LoopbackServer
 
 __all__ = ["FakeSlack", "PostedMessage", "SlackFailure", "SlackRequest"]
 
@@ -74,7 +76,7 @@ class PostedMessage:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """``POST {base_url}/chat.postMessage`` on ``127.0.0.1``; a (sync) context manager."""
 
     def __init__(
@@ -93,8 +95,6 @@ class FakeSlack:
         self.channel_failures: dict[str, SlackFailure] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- script ----
 
@@ -113,38 +113,12 @@ class FakeSlack:
     @property
     def base_url(self) -> str:
         """Slack's Web API base URL (``.../api``), for ``slack_api_base_url``."""
-        if self._server is None:
-            raise RuntimeError("the fake Slack server is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api"
+        return self.origin + "/api"
 
-    def start(self) -> FakeSlack:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-slack",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    server_name = "fake Slack"
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     # ---- answering ----
 

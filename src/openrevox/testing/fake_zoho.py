@@ -31,13 +31,14 @@ import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import SecretStr
 
 from openrevox.config import ZohoConnection
+from openrevox.testing.loopback import LoopbackServer
 
 __all__ = ["FakeZoho", "ZohoFailure", "ZohoRequest"]
 
@@ -73,7 +74,7 @@ class ZohoRequest:
         return auth[len(prefix) :] if auth.startswith(prefix) else None
 
 
-class FakeZoho:
+class FakeZoho(LoopbackServer):
     """Zoho accounts + CRM on ``127.0.0.1``; a (sync) context manager."""
 
     def __init__(
@@ -102,8 +103,6 @@ class FakeZoho:
         self._valid: set[str] = set()
         self._ids = itertools.count(4_150_868_000_000_001_001)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- helpers for tests ----
 
@@ -144,38 +143,12 @@ class FakeZoho:
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the fake Zoho server is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.origin
 
-    def start(self) -> FakeZoho:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-zoho",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    server_name = "fake Zoho"
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeZoho:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     # ---- accounts ----
 

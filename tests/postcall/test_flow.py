@@ -422,3 +422,91 @@ def _faq_of(assistant_id: str) -> Any:
     from sqlalchemy import select
 
     return select(FaqItem).where(FaqItem.assistant_id == assistant_id).order_by(FaqItem.position)
+
+
+async def test_a_voicemail_gets_its_sms_through_twilio_and_lands_in_zoho(
+    db: Database, database_url: str, llms: tuple[FakeOpenAI, FakeOpenAI]
+) -> None:
+    """A voicemail order (attempts exhausted on the greeting) completes: the voicemail SMS
+    goes through Twilio Messaging; the Zoho push upserts the prospect after a 503,
+    attaches the note and logs the call."""
+    from openrevox.testing.fake_twilio import FakeTwilio
+    from openrevox.testing.fake_zoho import FakeZoho, ZohoFailure
+
+    agent, analysis = llms
+    sid, token = "AC" + "0" * 32, "twilio-token"
+    with FakeTwilio(account_sid=sid, auth_token=token) as twilio, FakeZoho() as zoho:
+        zoho.fail_next(ZohoFailure(status=503, code="INTERNAL_ERROR"))
+        settings = fast_settings(
+            database_url,
+            agent,
+            analysis_base_url=analysis.base_url,
+            analysis_model="analyst",
+            delivery_retry_base_seconds=0.05,
+            sms_provider="twilio",
+            twilio_account_sid=sid,
+            twilio_auth_token=token,
+            twilio_api_base_url=twilio.base_url,
+            twilio_from_number="+15005550006",
+            zoho_connections={"acme-zoho": zoho.connection()},
+        )
+        org = await organization(db)
+        call_id = await place(
+            db,
+            org,
+            "+12025550101",  # a voicemail greeting, then a beep
+            retry={
+                "max_retry_attempts": 1,
+                "calling_windows": [
+                    {
+                        "calling_window_start_time": "00:00",
+                        "calling_window_end_time": "24:00",
+                        "retry_delay_seconds": 0,
+                    }
+                ],
+            },
+            voicemail_sms_prompt="Tell {{name}} we tried to reach them about the demo.",
+            zoho={
+                "connection_id": "acme-zoho",
+                "module": "Leads",
+                "outcomes": ["interested", "none"],
+                "field_mapping": [],
+                "log_call_activity": True,
+            },
+        )
+        await run_dispatcher(db, settings, call_id)
+        runner = JobRunner(db, settings, post_call_kinds(), worker_id="post-1")
+        task = asyncio.create_task(runner.run())
+        try:
+
+            async def notified() -> bool:
+                async with db.read() as session:
+                    views = await job_repo.list_jobs(session, call_id=call_id)
+                return len(views) == 3 and all(v.status == "succeeded" for v in views)
+
+            await wait_until(notified, within=30)
+        finally:
+            runner.stop()
+            await task
+        messages = list(twilio.messages)
+        lead = zoho.record_by_phone("Leads", "+12025550101")
+        notes, logged = list(zoho.notes), list(zoho.calls)
+
+    done = await order(db, call_id)
+    assert (done.status, done.result) == ("completed", "voicemail")
+    [message] = messages
+    assert (message.to, message.from_, message.body) == ("+12025550101", "+15005550006", SMS_TEXT)
+    [attempt] = await attempts(db, call_id)
+    [sms] = attempt.sms_log or []
+    assert (sms["type"], sms["provider"], sms["provider_message_id"]) == (
+        "voicemail",
+        "twilio",
+        message.sid,
+    )
+    assert lead is not None
+    assert [n["Parent_Id"] for n in notes] == [lead["id"]] and len(logged) == 1
+    async with db.read() as session:
+        [push] = await job_repo.list_jobs(session, call_id=call_id, kinds=["zoho"])
+        tries = await job_repo.tries_of(session, push.id)
+    assert [t.ok for t in tries] == [False, True]
+    assert push.result is not None and push.result["record_id"] == lead["id"]

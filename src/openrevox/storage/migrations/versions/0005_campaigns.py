@@ -1,0 +1,23 @@
+"""campaigns and their contact rows (issue 6)
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-24 08:40:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -309,3 +309,48 @@ class JobTry(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Campaign(Base):
+    """An outbound campaign: a list of contacts, each a call of ``calls`` (``campaign_id``)
+    in ``not_launched`` until launched (docs/campaigns.md).
+
+    ``call_retry_config`` (wire form, null: the assistant's) is copied into the snapshot of
+    its calls, and ``from_phone_number`` onto them; ``max_concurrent_calls`` bounds its
+    calls at once in the dispatcher's admission. Deleting archives (``deleted_at``).
+    """
+
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_org_created", "organization_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    assistant_id: Mapped[str] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    call_retry_config: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    from_phone_number: Mapped[str | None] = mapped_column(String(32))
+    max_concurrent_calls: Mapped[int | None] = mapped_column(Integer)
+    # The first launch; the scheduled_at it asked for (wire ``scheduled_at``).
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CampaignRow(Base):
+    """One contact of a campaign, as given (``input_data``), and the call made for it."""
+
+    __tablename__ = "campaign_rows"
+    __table_args__ = (UniqueConstraint("campaign_id", "row_index"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    row_index: Mapped[int] = mapped_column(Integer)
+    phone_number: Mapped[str] = mapped_column(String(32))
+    input_data: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
+    call_id: Mapped[str] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), unique=True
+    )

@@ -109,6 +109,31 @@ def test_tracker_leaves_the_message_after_the_beep() -> None:
     assert t.tick(4.55) == GreetingOver("beep")
 
 
+def test_tracker_takes_the_answering_machine_verdict() -> None:
+    t = VoicemailTracker(params(), now=0.0)
+    t.speech_started(0.5)
+    event = t.machine_answered("machine_start", 1.0, greeting_over=False)
+    assert isinstance(event, Detected)
+    assert event.classification.reason == "answering machine: machine_start"
+    assert t.machine_answered("machine_end_beep", 1.5, greeting_over=True) is None  # once
+    t.speech_stopped(6.0)  # the greeting goes on, then silence
+    assert t.tick(7.9) is None
+    assert t.tick(8.05) == GreetingOver("silence")
+
+    ended = VoicemailTracker(params(), now=0.0)
+    assert isinstance(ended.machine_answered("machine_end_beep", 9.0, greeting_over=True), Detected)
+    assert ended.tick(9.2) is None
+    assert ended.tick(9.35) == GreetingOver("beep")  # the greeting is over: message now
+
+
+def test_tracker_a_person_already_decided_stays_a_person() -> None:
+    t = VoicemailTracker(params(decision_silence_secs=1.0), now=0.0)
+    t.speech_started(1.0)
+    t.transcript("who is this?", 1.5)
+    assert t.state == "done"
+    assert t.machine_answered("machine_start", 2.0, greeting_over=False) is None
+
+
 def test_tracker_a_beep_alone_is_a_voicemail() -> None:
     t = VoicemailTracker(params(), now=0.0)
     event = t.beep_started(1.0)
@@ -213,6 +238,24 @@ async def test_a_voicemail_greeting_gets_the_message_then_a_hang_up(llm: FakeOpe
     agent = [e for e in result.speech_events if e.speaker == "agent"]
     assert agent[-1].transcript == "Hi Ann, Ava from Acme here. Please call us back."
     assert result.engines == {}  # text: no speech engine
+
+
+async def test_an_answering_machine_verdict_leaves_the_message(llm: FakeOpenAI) -> None:
+    """The telephony provider's answering-machine detection (Twilio's AnsweredBy) takes
+    the voicemail path: the agent stops, says the message once the greeting is over."""
+    llm.add(say("Hello Ann, this is Ava from Acme."))
+    async with start_call(
+        llm,
+        clock=ScaledClock(10),
+        voicemail_message="Hi {{name}}, Ava from Acme here. Please call us back.",
+    ) as c:
+        assert await c.chat.start() == ["Hello Ann, this is Ava from Acme."]
+        await c.session.machine_answered("machine_end_beep")
+        result = await c.chat.result()
+    assert (result.ended_by, result.end_reason) == ("agent", "voicemail")
+    assert result.voicemail_reason == "answering machine: machine_end_beep"
+    assert c.transport.utterances[-1] == "Hi Ann, Ava from Acme here. Please call us back."
+    assert c.transport.hung_up and len(llm.requests) == 1
 
 
 async def test_without_a_voicemail_message_the_agent_hangs_up_at_once(llm: FakeOpenAI) -> None:

@@ -249,6 +249,24 @@ async def test_machine_answers(stack: Stack) -> None:
     assert row.engine is not None and row.engine["media"] == "ended"
 
 
+async def test_a_machine_gets_the_voicemail_message_after_its_greeting(stack: Stack) -> None:
+    """With a voicemail message, detection waits for the greeting's end (the beep); the
+    media session hears the verdict, says the message, and hangs up."""
+    message = "Hi, Ava from Acme here. Please call us back."
+    stack.twilio.on("+12025550111", Answered("machine_end_beep", media=silent_media))
+    request = await new_attempt(stack, "+12025550111", {"voicemail_message": message})
+    outcome = await stack.provider().place_call(request, Progress(stack.db, request.attempt_id))
+    twilio_call = stack.twilio.call_to("+12025550111")
+    assert twilio_call.value("MachineDetection") == "DetectMessageEnd"
+    assert outcome.status == "completed" and outcome.result == "voicemail"
+    assert (outcome.ended_by, outcome.end_reason) == ("agent", "voicemail")
+    assert twilio_call.hangups == ["completed"]  # by the media session, after the message
+    row = await attempt_row(stack, request.attempt_id)
+    said = [(t["role"], t["content"]) for t in row.transcript or []]
+    assert said[-1] == ("assistant", message)
+    assert row.engine is not None and row.engine["answered_by"] == "machine_end_beep"
+
+
 async def test_hang_up_a_live_call(stack: Stack) -> None:
     stack.twilio.on("+12025550120", Answered(None, media=silent_media))
     request = await new_attempt(stack, "+12025550120")

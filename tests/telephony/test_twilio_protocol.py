@@ -105,7 +105,7 @@ def test_transfer_twiml() -> None:
         ({"CallStatus": "in-progress"}, StatusChange("ongoing", answered=True)),
         (
             {"CallStatus": "in-progress", "AnsweredBy": "human"},
-            StatusChange("ongoing", answered=True, result="human"),
+            StatusChange("ongoing", answered=True, result="human", answered_by="human"),
         ),
         ({"CallStatus": "completed"}, StatusChange("completed", ended=True)),
         ({"CallStatus": "busy"}, StatusChange("error", ended=True, dial_error="busy")),
@@ -126,7 +126,10 @@ def test_transfer_twiml() -> None:
             {"CallStatus": "canceled"},
             StatusChange("error", ended=True, error="the call was canceled before an answer"),
         ),
-        ({"AnsweredBy": "machine_start"}, StatusChange(result="voicemail")),
+        (
+            {"AnsweredBy": "machine_start"},
+            StatusChange(result="voicemail", answered_by="machine_start"),
+        ),
     ],
 )
 def test_status_mapping(params: dict[str, str], expected: StatusChange) -> None:

@@ -12,6 +12,7 @@ Neither dials: the worker that placed the call waits on the row (docs/telephony.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -169,7 +170,14 @@ async def run_media_session(websocket: WebSocket, start: TwilioStreamStart) -> N
             from_number=context.from_number,
         )
         transport.on_caller_hangup(session.user_hung_up)
-        result = await session.run()
+        watcher = asyncio.create_task(
+            _watch_for_machine(db, attempt_id, session, settings.twilio_poll_interval_secs)
+        )
+        try:
+            result = await session.run()
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
     except Exception as exc:  # speech not configured, a bad snapshot: end in error
         log.exception("the media session of attempt %s failed", attempt_id)
         await attempt_records.store_media_records(
@@ -204,6 +212,22 @@ async def run_media_session(websocket: WebSocket, start: TwilioStreamStart) -> N
         sms_log=in_call_sms_log(result.sms, sent_at=utcnow()),
         faq_questions=[f.question for f in result.faq_candidates],
     )
+
+
+async def _watch_for_machine(
+    db: Database, attempt_id: str, session: CallSession, interval: float
+) -> None:
+    """Hand answering-machine detection's verdict to the session when it has a message
+    to leave (without one, the dialling worker hangs up on the verdict). The verdict
+    comes on the status callback, maybe to another process: through the attempt row."""
+    if not session.config.voicemail_message:
+        return
+    while not session.ended:
+        await asyncio.sleep(interval)
+        view = await attempt_records.read_attempt(db, attempt_id)
+        if view is not None and view.result == "voicemail":
+            await session.machine_answered(view.answered_by or "machine")
+            return
 
 
 def _can_dial(settings: Settings) -> bool:

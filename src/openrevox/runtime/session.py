@@ -362,6 +362,21 @@ class CallSession:
         # Stop the agent (its opening is not for a machine); the message comes later.
         await built.gate.broadcast_interruption()  # type: ignore[no-untyped-call]
 
+    async def machine_answered(self, answered_by: str) -> None:
+        """The telephony provider's answering-machine detection says a machine answered
+        (Twilio's ``AnsweredBy``: ``machine_start``, or ``machine_end_*`` once the
+        greeting is over): the voicemail path, as if the detector had decided it."""
+        greeting_over = answered_by.startswith("machine_end")
+        await self._started.wait()  # a verdict may come before the pipeline runs
+        if self._voicemail is not None:
+            await self._voicemail.machine_answered(answered_by, greeting_over=greeting_over)
+            return
+        await self.voicemail_detected(
+            Classification("voicemail", f"answering machine: {answered_by}")
+        )
+        if self.config.voicemail_message:
+            await self.voicemail_greeting_over(answered_by)
+
     async def voicemail_greeting_over(self, reason: str) -> None:
         """The voicemail records now: say the message (uninterruptible), hang up."""
         log.info("leaving a voicemail message (greeting over: %s)", reason)

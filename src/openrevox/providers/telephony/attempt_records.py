@@ -23,6 +23,7 @@ MEDIA_KEY = "media"  # engine[MEDIA_KEY]: "running" while the media session runs
 # ``status`` may be rewritten by the dispatcher's progress reports after a callback; this
 # one is only written here.
 END_KEY = "twilio_end"
+ANSWERED_BY_KEY = "answered_by"  # engine[...]: answering-machine detection's verdict
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,12 @@ class AttemptView:
     def end_status(self) -> str | None:
         """``completed`` or ``error`` once Twilio reported the end of the call."""
         value = self.engine.get(END_KEY)
+        return str(value) if value is not None else None
+
+    @property
+    def answered_by(self) -> str | None:
+        """Answering-machine detection's verdict (``machine_end_beep``...), if any."""
+        value = self.engine.get(ANSWERED_BY_KEY)
         return str(value) if value is not None else None
 
     @property
@@ -119,6 +126,8 @@ async def apply_status(
             a.provider = a.provider or "twilio"
         if change.result is not None and a.result in (None, "unknown"):
             a.result = change.result
+        if change.answered_by and not (a.engine or {}).get(ANSWERED_BY_KEY):
+            a.engine = {**(a.engine or {}), ANSWERED_BY_KEY: change.answered_by}
         if change.status is not None and moves_forward(a.status, change.status):
             if change.answered and a.answered_at is None:
                 a.answered_at = now

@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "2010-04-01"
 _MEDIA_START_GRACE_SECS = 3.0
+# A machine answered and a message is to be left: the media session has this long to
+# say it (the greeting, the message) before the worker hangs up.
+VOICEMAIL_MESSAGE_GRACE_SECS = 90.0
 
 
 def media_secret(settings: Settings) -> str:
@@ -150,7 +153,9 @@ class TwilioTelephony:
         }
         if self.settings.twilio_machine_detection:
             data |= {
-                "MachineDetection": "Enable",
+                # With a message to leave, wait for the greeting's end (its beep): the
+                # verdict then says when the machine records.
+                "MachineDetection": "DetectMessageEnd" if _leaves_message(request) else "Enable",
                 "AsyncAmd": "true",
                 "AsyncAmdStatusCallback": callback,
                 "AsyncAmdStatusCallbackMethod": "POST",
@@ -242,6 +247,7 @@ class TwilioTelephony:
         rang = answered = False
         ending: tuple[EndedBy, str | None] | None = None
         timed_out = False
+        message_by: float | None = None  # a machine answered: the message is due by then
         while True:
             view = await read_attempt(self.db, request.attempt_id)
             if view is None:
@@ -255,8 +261,17 @@ class TwilioTelephony:
                 await progress.answered(view.answered_at)
             if view.end_status is not None:
                 break
-            if view.result == "voicemail" and ending is None:
-                # Answering-machine detection: leave the machine (no message is left).
+            if view.result == "voicemail" and ending is None and message_by is None:
+                if _leaves_message(request) and view.media_state == "running":
+                    # The media session hears the verdict, says the message after the
+                    # greeting and hangs up; hang up ourselves only if it does not.
+                    message_by = time.monotonic() + VOICEMAIL_MESSAGE_GRACE_SECS
+                else:
+                    # Answering-machine detection: leave the machine, no message.
+                    ending = ("system", "voicemail")
+                    await set_ending(self.db, request.attempt_id, "system", "voicemail")
+                    await self._hang_up_quietly(call_sid)
+            if message_by is not None and ending is None and time.monotonic() > message_by:
                 ending = ("system", "voicemail")
                 await set_ending(self.db, request.attempt_id, "system", "voicemail")
                 await self._hang_up_quietly(call_sid)
@@ -296,6 +311,10 @@ class TwilioTelephony:
                 break
             view = fresh
         return view
+
+
+def _leaves_message(request: DialRequest) -> bool:
+    return bool(str(request.assistant.get("voicemail_message") or "").strip())
 
 
 def _rest_dial_error(body: dict[str, Any]) -> DialError | None:

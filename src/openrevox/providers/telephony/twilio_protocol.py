@@ -9,7 +9,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 from xml.sax.saxutils import escape
 
@@ -177,10 +177,17 @@ class StatusChange:
     dial_error: DialError | None = None
     result: AttemptResult | None = None
     error: str | None = None
+    answered_by: str | None = None  # answering-machine detection's raw verdict
 
 
 def status_change(params: Mapping[str, str]) -> StatusChange:
     """Map a status (or asynchronous AMD) callback's parameters to an attempt change."""
+    change = _status_change(params)
+    answered_by = params.get("AnsweredBy") or None
+    return replace(change, answered_by=answered_by) if answered_by else change
+
+
+def _status_change(params: Mapping[str, str]) -> StatusChange:
     status = (params.get("CallStatus") or "").lower()
     result = result_for(params.get("AnsweredBy"))
     if status == "ringing":

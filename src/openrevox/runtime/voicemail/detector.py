@@ -104,6 +104,11 @@ class VoicemailDetector(FrameProcessor):
             return
         await self.push_frame(frame, direction)
 
+    async def machine_answered(self, reason: str, *, greeting_over: bool) -> None:
+        """An answering-machine verdict from the telephony provider."""
+        now = self._clock.now()
+        await self._act(self.tracker.machine_answered(reason, now, greeting_over=greeting_over))
+
     async def cleanup(self) -> None:
         await super().cleanup()  # type: ignore[no-untyped-call]
         await self._stop_poll()

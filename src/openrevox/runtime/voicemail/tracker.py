@@ -118,6 +118,20 @@ class VoicemailTracker:
     def beep_ended(self, now: float) -> None:
         self._beep_ended = now
 
+    def machine_answered(
+        self, reason: str, now: float, *, greeting_over: bool
+    ) -> TrackerEvent | None:
+        """The telephony provider's answering-machine detection says a machine answered;
+        with ``greeting_over`` (Twilio's ``machine_end_*``) its greeting already ended.
+        A person already decided stays a person."""
+        if self.state != "listening":
+            return None
+        verdict = Classification("voicemail", f"answering machine: {reason}")
+        self.state, self.classification, self._detected_at = "detected", verdict, now
+        if greeting_over:
+            self._beep_heard, self._beep_ended = True, now
+        return Detected(verdict)
+
     # ---- time passing ----
 
     def speech_secs(self, now: float) -> float:

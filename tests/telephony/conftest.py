@@ -114,6 +114,10 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     replies: dict[str, ReplyLike] = {}
 
     def answer(request: FakeRequest) -> ReplyLike:
+        # "system:<words>": the reply to a request whose system prompt has those words.
+        for key, reply in replies.items():
+            if key.startswith("system:") and key[len("system:") :] in request.system_prompt:
+                return reply
         messages = request.body.get("messages") or [{}]
         if messages[-1].get("role") == "user":
             return replies.get("after_user", "Okay.")

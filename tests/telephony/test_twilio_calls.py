@@ -236,6 +236,45 @@ async def test_agent_transfers_through_the_rest_api(stack: Stack) -> None:
     )
 
 
+async def test_a_warm_transfer_briefs_the_human_then_bridges(stack: Stack) -> None:
+    stack.replies["after_user"] = call(
+        "transfer_call", "Let me connect you.", reason="wants a human"
+    )
+    briefing = "Ann wants to move her appointment to Friday morning."
+    stack.replies["system:handover briefing"] = briefing
+    stack.twilio.on("+12025550114", Answered("human", media=human_conversation))
+    sales = {"label": "Sales", "phone_number": "+12025550199"}
+    request = await new_attempt(
+        stack,
+        "+12025550114",
+        {
+            "transfer_destinations": [sales],
+            "human_transfer_mode": "warm",
+            "warm_transfer_summary_instructions": "Write the handover briefing.",
+        },
+    )
+    try:
+        outcome = await stack.provider().place_call(request, Progress(stack.db, request.attempt_id))
+    finally:
+        del stack.replies["system:handover briefing"]
+    twilio_call = stack.twilio.call_to("+12025550114")
+    assert (outcome.ended_by, outcome.end_reason) == ("agent", "transfer")
+    whisper = f"{stack.base_url}/twilio/whisper?attempt_id={request.attempt_id}"
+    [redirect] = twilio_call.redirects
+    assert redirect.endswith(
+        f'<Dial callerId="+15005550006"><Number url="{whisper}" method="POST">'
+        "+12025550199</Number></Dial></Response>"
+    )
+    # Twilio fetches the briefing (signed) when the human answers, then bridges.
+    params = {"CallSid": "CA" + "1" * 32, "AccountSid": stack.twilio.account_sid}
+    async with httpx.AsyncClient() as client:
+        heard = await client.post(whisper, data=params, headers=_sign(stack, whisper, params))
+        forged = await client.post(whisper, data=params, headers={"X-Twilio-Signature": "forged"})
+    assert heard.status_code == 200 and heard.headers["content-type"].startswith("text/xml")
+    assert heard.text.endswith(f"<Response><Say>{briefing}</Say></Response>")
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "forbidden"
+
+
 async def test_machine_answers(stack: Stack) -> None:
     stack.twilio.on("+12025550101", Answered("machine_end_beep", media=silent_media))
     request = await new_attempt(stack, "+12025550101")

@@ -3,6 +3,8 @@
 - ``POST /twilio/status?attempt_id=...``: call progress and asynchronous answering-
   machine verdicts. ``X-Twilio-Signature`` is checked (403 otherwise); the change is
   written to the attempt row, idempotently (a status never goes back).
+- ``POST /twilio/whisper?attempt_id=...`` (signed): a warm transfer's briefing, played
+  to the person who answers before the bridge.
 - ``/twilio/media-stream`` (WebSocket): the ``<Connect><Stream>`` of a dialled call.
   Its ``attempt_id`` and ``token`` parameters are checked (close 1008 otherwise), then
   a ``CallSession`` talks over it and its records are written to the attempt.
@@ -16,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, FastAPI, Request, WebSocket
 from fastapi.responses import Response
@@ -34,7 +36,9 @@ from openrevox.providers.telephony.twilio import (
 )
 from openrevox.providers.telephony.twilio_protocol import (
     STATUS_CALLBACK_PATH,
+    WHISPER_PATH,
     media_token_valid,
+    say_twiml,
     signature_valid,
     status_change,
 )
@@ -79,18 +83,9 @@ def status_router() -> APIRouter:
     async def twilio_status(request: Request) -> Response:
         settings: Settings = request.app.state.settings
         db: Database = request.app.state.db
-        if settings.twilio_auth_token is None:
-            return _forbidden("twilio is not configured on this server")
-        body = (await request.body()).decode("utf-8", errors="replace")
-        params = parse_qsl(body, keep_blank_values=True)
-        path_and_query = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        urls = [str(request.url)]
-        public = public_url(settings, path_and_query)
-        if public:
-            urls.insert(0, public)
-        token = settings.twilio_auth_token.get_secret_value()
-        if not signature_valid(token, urls, params, request.headers.get("x-twilio-signature")):
-            return _forbidden("invalid X-Twilio-Signature")
+        params = await signed_form(request, settings)
+        if isinstance(params, WireJSON):
+            return params
         form = dict(params)
         attempt_id = request.query_params.get("attempt_id")
         if not attempt_id:
@@ -106,7 +101,37 @@ def status_router() -> APIRouter:
             log.warning("twilio status callback for an unknown attempt %s", attempt_id)
         return Response(status_code=204)
 
+    @router.post(WHISPER_PATH)
+    async def twilio_whisper(request: Request) -> Response:
+        """A warm transfer: the briefing the human hears before being bridged."""
+        settings: Settings = request.app.state.settings
+        params = await signed_form(request, settings)
+        if isinstance(params, WireJSON):
+            return params
+        view = await attempt_records.read_attempt(
+            request.app.state.db, request.query_params.get("attempt_id", "")
+        )
+        briefing = view.engine.get(attempt_records.BRIEFING_KEY) if view else None
+        return Response(say_twiml(str(briefing or "")), media_type="text/xml")
+
     return router
+
+
+async def signed_form(request: Request, settings: Settings) -> list[tuple[str, str]] | WireJSON:
+    """The form Twilio posted, once its ``X-Twilio-Signature`` checks out (else a 403)."""
+    if settings.twilio_auth_token is None:
+        return _forbidden("twilio is not configured on this server")
+    body = (await request.body()).decode("utf-8", errors="replace")
+    params = parse_qsl(body, keep_blank_values=True)
+    path_and_query = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    urls = [str(request.url)]
+    public = public_url(settings, path_and_query)
+    if public:
+        urls.insert(0, public)
+    token = settings.twilio_auth_token.get_secret_value()
+    if not signature_valid(token, urls, params, request.headers.get("x-twilio-signature")):
+        return _forbidden("invalid X-Twilio-Signature")
+    return params
 
 
 async def run_media_session(websocket: WebSocket, start: TwilioStreamStart) -> None:
@@ -147,7 +172,17 @@ async def run_media_session(websocket: WebSocket, start: TwilioStreamStart) -> N
     async def transfer(request: TransferRequest) -> None:
         if telephony is None or not call_sid:
             raise TelephonyError("transfers need Twilio's REST API (account SID and token)")
-        await telephony.transfer_call(call_sid, request.phone_number, context.from_number)
+        whisper_url = None
+        if request.mode == "warm" and request.summary:
+            await attempt_records.set_engine_value(
+                db, attempt_id, attempt_records.BRIEFING_KEY, request.summary
+            )
+            whisper_url = public_url(
+                settings, f"{WHISPER_PATH}?{urlencode({'attempt_id': attempt_id})}"
+            )
+        await telephony.transfer_call(
+            call_sid, request.phone_number, context.from_number, whisper_url=whisper_url
+        )
 
     try:
         config = resolve_call_config(

@@ -24,6 +24,7 @@ MEDIA_KEY = "media"  # engine[MEDIA_KEY]: "running" while the media session runs
 # one is only written here.
 END_KEY = "twilio_end"
 ANSWERED_BY_KEY = "answered_by"  # engine[...]: answering-machine detection's verdict
+BRIEFING_KEY = "transfer_briefing"  # engine[...]: what a warm transfer tells the human
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,15 @@ async def set_media_state(db: Database, attempt_id: str, state: str) -> None:
         a = await session.get(CallAttempt, attempt_id)
         if a is not None:
             a.engine = {**(a.engine or {}), MEDIA_KEY: state}
+            a.updated_at = utcnow()
+
+
+async def set_engine_value(db: Database, attempt_id: str, key: str, value: Any) -> None:
+    """One entry of the attempt's ``engine`` document (e.g. a warm transfer's briefing)."""
+    async with db.write() as session:
+        a = await session.get(CallAttempt, attempt_id)
+        if a is not None:
+            a.engine = {**(a.engine or {}), key: value}
             a.updated_at = utcnow()
 
 

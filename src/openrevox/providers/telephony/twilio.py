@@ -169,11 +169,17 @@ class TwilioTelephony:
             raise self._rest_error(status, body)
 
     async def transfer_call(
-        self, call_sid: str, phone_number: str, caller_id: str | None = None
+        self,
+        call_sid: str,
+        phone_number: str,
+        caller_id: str | None = None,
+        *,
+        whisper_url: str | None = None,
     ) -> None:
         """Bridge the callee to ``phone_number`` (new TwiML on the live call: the media
-        stream ends and Twilio dials). A warm transfer is placed the same way."""
-        twiml = dial_twiml(phone_number, caller_id)
+        stream ends and Twilio dials). A warm transfer gives ``whisper_url``: the person
+        who answers hears the briefing served there, then is bridged."""
+        twiml = dial_twiml(phone_number, caller_id, whisper_url)
         status, body = await self._post(f"Calls/{quote(call_sid)}.json", {"Twiml": twiml})
         if status >= 400:
             raise self._rest_error(status, body)

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 from openrevox.providers.telephony.base import AttemptResult, DialError
 
 STATUS_CALLBACK_PATH = "/twilio/status"
+WHISPER_PATH = "/twilio/whisper"  # a warm transfer's briefing, played to the human
 STATUS_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
 
 # ---- X-Twilio-Signature ----
@@ -75,13 +76,25 @@ def stream_twiml(stream_url: str, parameters: Mapping[str, str]) -> str:
     )
 
 
-def dial_twiml(phone_number: str, caller_id: str | None = None) -> str:
-    """A cold transfer: the call leaves the stream and is bridged to ``phone_number``."""
+def dial_twiml(
+    phone_number: str, caller_id: str | None = None, whisper_url: str | None = None
+) -> str:
+    """A transfer: the call leaves the stream and is bridged to ``phone_number``. With
+    ``whisper_url`` (a warm transfer) Twilio first plays the TwiML found there to the
+    person who answers — the briefing — then bridges them."""
     caller = f" callerId={_attr(caller_id)}" if caller_id else ""
+    number = escape(phone_number)
+    if whisper_url:
+        number = f'<Number url={_attr(whisper_url)} method="POST">{number}</Number>'
     return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        f"<Response><Dial{caller}>{escape(phone_number)}</Dial></Response>"
+        f'<?xml version="1.0" encoding="UTF-8"?><Response><Dial{caller}>{number}</Dial></Response>'
     )
+
+
+def say_twiml(text: str | None) -> str:
+    """``<Say>`` the text (nothing when empty): a warm transfer's briefing."""
+    said = f"<Say>{escape(text)}</Say>" if text and text.strip() else ""
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{said}</Response>'
 
 
 def websocket_url(public_base_url: str, path: str) -> str:

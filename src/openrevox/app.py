@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from openrevox import __version__
-from openrevox.api import account, assistants, calls, errors, recordings, twilio_webhooks
+from openrevox.api import account, assistants, calls, campaigns, errors, recordings, twilio_webhooks
 from openrevox.config import Settings
 from openrevox.storage.database import Database
 
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = False) -> F
     app.include_router(account.router)
     app.include_router(assistants.router)
     app.include_router(calls.router)
+    app.include_router(campaigns.router)
     app.include_router(recordings.router)
     twilio_webhooks.include(app)
     return app

@@ -66,6 +66,7 @@ class CallView:
     call: Call
     attempts: list[CallAttempt] = field(default_factory=list)  # most recent first
     users: Mapping[str, User] = field(default_factory=dict)
+    campaign_names: Mapping[str, str] = field(default_factory=dict)  # by campaign id
 
 
 def to_wire(view: CallView, compat: Compat = NEWEST) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def to_wire(view: CallView, compat: Compat = NEWEST) -> dict[str, Any]:
         "last_call_attempt": attempts[0] if attempts else None,
         "call_retry_config": assistant.get("call_retry_config"),
         "calls_count": c.calls_count,
-        "campaign": _campaign(c.campaign_id),
+        "campaign": _campaign(c.campaign_id, view.campaign_names),
         "contact": {name: contact.get(name) for name in CONTACT_FIELDS},
         "created_at": timestamp(c.created_at),
         "updated_at": timestamp(c.updated_at),
@@ -216,6 +217,10 @@ def _transcript(
     ]
 
 
-def _campaign(campaign_id: str | None) -> dict[str, str] | None:
-    # No campaigns table yet: a campaign is named by its id until campaigns exist.
-    return None if campaign_id is None else {"id": campaign_id, "name": campaign_id}
+def _campaign(
+    campaign_id: str | None, names: Mapping[str, str] | None = None
+) -> dict[str, str] | None:
+    """``{id, name}``; a campaign whose name was not loaded is named by its id."""
+    if campaign_id is None:
+        return None
+    return {"id": campaign_id, "name": (names or {}).get(campaign_id, campaign_id)}

@@ -31,6 +31,7 @@ from openrevox.storage.repositories import calls as repo
 from openrevox.storage.repositories import organizations
 from openrevox.storage.repositories.assistants import users as load_users
 from openrevox.storage.repositories.calls import CallFilters, NumberHistory, Sort
+from openrevox.storage.repositories.campaigns import names as campaign_names
 
 INLINE_ID_PREFIX = "inline-"
 INLINE_NAME = "Inline assistant"
@@ -224,7 +225,8 @@ async def _views(session: AsyncSession, calls: Sequence[Call]) -> list[CallView]
         a.handled_by_user_id for rows in attempts.values() for a in rows if a.handled_by_user_id
     }
     users = await load_users(session, user_ids)
-    return [CallView(c, attempts[c.id], users) for c in calls]
+    names = await campaign_names(session, (c.campaign_id for c in calls if c.campaign_id))
+    return [CallView(c, attempts[c.id], users, names) for c in calls]
 
 
 async def _country(session: AsyncSession, principal: Principal) -> str | None:

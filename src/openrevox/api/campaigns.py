@@ -1,0 +1,193 @@
+"""``/campaigns``: every method of ``client.campaigns`` in SDK 0.5.0 but ``statistics``
+(``api/campaign_statistics.py``), plus SDK 0.3.0's ``POST /campaigns/{id}/launch``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, get_args
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from openrevox.api.calls import SdkCompat
+from openrevox.api.deps import Caller, Db
+from openrevox.api.responses import WireJSON
+from openrevox.domain.scheduling.states import ORDER_STATUSES
+from openrevox.errors import InvalidInput
+from openrevox.schemas.assistants import Success
+from openrevox.schemas.calls import MAX_PAGE_SIZE, OutcomeSearch, ResultSearch
+from openrevox.schemas.campaigns import (
+    CampaignCreate,
+    CampaignEnvelope,
+    CampaignExportOut,
+    CampaignLaunch,
+    CampaignList,
+    CampaignUpdate,
+    LaunchResult,
+    RowPage,
+)
+from openrevox.services import call_export, campaign_export
+from openrevox.services import campaigns as service
+
+router = APIRouter(tags=["campaigns"])
+
+_OUTCOMES = set(get_args(OutcomeSearch))
+_RESULTS = set(get_args(ResultSearch))
+
+
+@router.post(
+    "/campaigns", response_model=CampaignEnvelope, response_class=WireJSON, status_code=201
+)
+async def create_campaign(
+    body: CampaignCreate, caller: Caller, db: Db, compat: SdkCompat
+) -> WireJSON:
+    """Every contact becomes a call in ``not_launched``; all rows are checked first."""
+    async with db.write() as session:
+        view = await service.create(session, caller, body)
+    return WireJSON({"campaign": service.to_wire(view, compat)}, status_code=201)
+
+
+@router.get("/campaigns", response_model=CampaignList, response_class=WireJSON)
+async def list_campaigns(caller: Caller, db: Db, compat: SdkCompat) -> WireJSON:
+    async with db.read() as session:
+        views = await service.listing(session, caller)
+    return WireJSON({"campaigns": [service.to_wire(v, compat) for v in views]})
+
+
+@router.get("/campaigns/{campaign_id}", response_model=CampaignEnvelope, response_class=WireJSON)
+async def get_campaign(campaign_id: str, caller: Caller, db: Db, compat: SdkCompat) -> WireJSON:
+    async with db.read() as session:
+        view = await service.get(session, caller, campaign_id)
+    return WireJSON({"campaign": service.to_wire(view, compat)})
+
+
+@router.patch("/campaigns/{campaign_id}", response_model=CampaignEnvelope, response_class=WireJSON)
+async def update_campaign(
+    campaign_id: str, body: CampaignUpdate, caller: Caller, db: Db, compat: SdkCompat
+) -> WireJSON:
+    """Applied to the campaign's calls that are not over yet."""
+    async with db.write() as session:
+        view = await service.update(session, caller, campaign_id, body)
+    return WireJSON({"campaign": service.to_wire(view, compat)})
+
+
+@router.delete("/campaigns/{campaign_id}", response_model=Success, response_class=WireJSON)
+async def delete_campaign(campaign_id: str, caller: Caller, db: Db) -> WireJSON:
+    """Archives; calls not started are cancelled. 409 while a call is in progress."""
+    async with db.write() as session:
+        await service.delete(session, caller, campaign_id)
+    return WireJSON({"success": True})
+
+
+@router.post(
+    "/campaigns/{campaign_id}/launch-calls", response_model=LaunchResult, response_class=WireJSON
+)
+async def launch_calls(campaign_id: str, body: CampaignLaunch, caller: Caller, db: Db) -> WireJSON:
+    """Plan the selected calls (``ai_first``); counts launched and skipped ones."""
+    async with db.write() as session:
+        outcome = await service.launch(session, caller, campaign_id, body)
+    return WireJSON(outcome.to_wire())
+
+
+@router.post(
+    "/campaigns/{campaign_id}/launch", response_model=CampaignEnvelope, response_class=WireJSON
+)
+async def legacy_launch(campaign_id: str, caller: Caller, db: Db, compat: SdkCompat) -> WireJSON:
+    """SDK 0.3.0: launch a draft campaign, every call."""
+    async with db.write() as session:
+        view = await service.legacy_launch(session, caller, campaign_id)
+    return WireJSON({"campaign": service.to_wire(view, compat)})
+
+
+@router.post("/campaigns/{campaign_id}/pause", response_model=Success, response_class=WireJSON)
+async def pause_campaign(campaign_id: str, caller: Caller, db: Db) -> WireJSON:
+    async with db.write() as session:
+        await service.pause(session, caller, campaign_id)
+    return WireJSON({"success": True})
+
+
+@router.post("/campaigns/{campaign_id}/resume", response_model=Success, response_class=WireJSON)
+async def resume_campaign(campaign_id: str, caller: Caller, db: Db) -> WireJSON:
+    async with db.write() as session:
+        await service.resume(session, caller, campaign_id)
+    return WireJSON({"success": True})
+
+
+@router.post("/campaigns/{campaign_id}/cancel", response_model=Success, response_class=WireJSON)
+async def cancel_campaign(campaign_id: str, caller: Caller, db: Db) -> WireJSON:
+    async with db.write() as session:
+        await service.cancel(session, caller, campaign_id)
+    return WireJSON({"success": True})
+
+
+def _split(values: list[str] | None, allowed: set[str], name: str) -> list[str]:
+    wanted = [s.strip() for text in values or [] for s in text.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in allowed]
+    if unknown:
+        raise InvalidInput.at(
+            name, f"unknown value {unknown[0]!r}; one of {', '.join(sorted(allowed))}"
+        )
+    return wanted
+
+
+@router.get("/campaigns/{campaign_id}/rows", response_model=RowPage, response_class=WireJSON)
+async def get_rows(
+    campaign_id: str,
+    caller: Caller,
+    db: Db,
+    compat: SdkCompat,
+    page: Annotated[int, Query(ge=0, le=1_000_000, description="Starting at 0.")] = 0,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    statuses: Annotated[list[str] | None, Query(description="Comma-separated")] = None,
+    outcomes: Annotated[list[str] | None, Query(description="Comma-separated")] = None,
+    results: Annotated[list[str] | None, Query(description="Comma-separated")] = None,
+    query: Annotated[str | None, Query(max_length=500)] = None,
+) -> WireJSON:
+    """The campaign's rows in row order, each with its call; filters as in call search."""
+    async with db.read() as session:
+        rows, total = await service.rows(
+            session,
+            caller,
+            campaign_id,
+            page=page,
+            page_size=page_size,
+            statuses=_split(statuses, set(ORDER_STATUSES), "statuses"),
+            outcomes=_split(outcomes, _OUTCOMES, "outcomes"),
+            results=_split(results, _RESULTS, "results"),
+            query=query,
+        )
+    return WireJSON({"rows": [service.row_wire(r, compat) for r in rows], "total_count": total})
+
+
+@router.get(
+    "/campaigns/{campaign_id}/export",
+    response_model=CampaignExportOut,
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_rows(
+    campaign_id: str, caller: Caller, db: Db, request: Request
+) -> StreamingResponse:
+    """Every row as CSV, streamed: in the SDK's ``{"filename", "csv"}`` JSON, or as the
+    bare file with ``Accept: text/csv``."""
+    async with db.read() as session:
+        plan = await campaign_export.plan(session, caller, campaign_id)
+    bare = "text/csv" in request.headers.get("accept", "")
+
+    async def content() -> AsyncIterator[bytes]:
+        async with db.read() as session:
+            chunks = campaign_export.csv_chunks(session, plan)
+            if bare:
+                async for chunk in chunks:
+                    yield chunk.encode()
+            else:
+                async for data in call_export.json_envelope(plan.filename, chunks):
+                    yield data
+
+    if bare:
+        return StreamingResponse(
+            content(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{plan.filename}"'},
+        )
+    return StreamingResponse(content(), media_type="application/json")

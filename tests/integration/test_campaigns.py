@@ -1,0 +1,584 @@
+"""The campaigns API on every backend: create with contacts (validation with row indexes,
+nothing half-written), launch selections and skip counts, pause / resume / cancel of
+every call at once, update propagation, rows, streamed export, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from openrevox.services import auth, call_export, campaign_export
+from openrevox.storage.models import Call, Campaign, CampaignRow
+from tests.integration.conftest import Api
+from tests.integration.test_calls import ALWAYS, MONDAY_PARIS, create_assistant
+
+NUMBERS = [f"+1202555{n:04d}" for n in range(1000, 1100)]
+
+
+def contacts(count: int, **variables: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "to_phone_number": NUMBERS[i],
+            "prompt_variables": {"first_name": f"Ada{i}", "company": "Acme", **variables},
+        }
+        for i in range(count)
+    ]
+
+
+async def create_campaign(
+    api: Api, count: int = 3, status: int = 201, **fields: Any
+) -> dict[str, Any]:
+    if "assistant_id" not in fields:
+        fields["assistant_id"] = (await create_assistant(api))["id"]
+    body = {"name": "Spring", "contacts": contacts(count), **fields}
+    response = await api.client.post("/campaigns", json=body)
+    assert response.status_code == status, response.text
+    result: dict[str, Any] = response.json()
+    return result["campaign"] if status == 201 else result
+
+
+async def rows_of(api: Api, campaign_id: str, **params: Any) -> dict[str, Any]:
+    response = await api.client.get(f"/campaigns/{campaign_id}/rows", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def statuses(api: Api, campaign_id: str) -> list[str]:
+    async with api.db.read() as session:
+        rows = await session.execute(
+            select(Call.status)
+            .join(CampaignRow, CampaignRow.call_id == Call.id)
+            .where(CampaignRow.campaign_id == campaign_id)
+            .order_by(CampaignRow.row_index)
+        )
+        return [status for (status,) in rows]
+
+
+async def call_ids(api: Api, campaign_id: str) -> list[str]:
+    body = await rows_of(api, campaign_id, page_size=500)
+    return [row["call"]["id"] for row in body["rows"]]
+
+
+async def launch(api: Api, campaign_id: str, status: int = 200, **body: Any) -> dict[str, Any]:
+    payload = {
+        "mode": "ai_first",
+        "selection": {
+            "rows": {"mode": "all_except", "call_ids": []},
+            "filters": {
+                "assignee_ids": [],
+                "directions": [],
+                "outcomes": [],
+                "results": [],
+                "statuses": [],
+            },
+        },
+        **body,
+    }
+    response = await api.client.post(f"/campaigns/{campaign_id}/launch-calls", json=payload)
+    assert response.status_code == status, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def set_call(api: Api, call_id: str, **values: Any) -> None:
+    async with api.db.write() as session:
+        await session.execute(update(Call).where(Call.id == call_id).values(**values))
+
+
+async def table_counts(api: Api) -> tuple[int, int, int]:
+    async with api.db.read() as session:
+        counts = []
+        for model in (Campaign, CampaignRow, Call):
+            counts.append(int(await session.scalar(select(func.count()).select_from(model)) or 0))
+    return counts[0], counts[1], counts[2]
+
+
+# ---- create ----
+
+
+async def test_create_materialises_each_contact_as_a_not_launched_call(api: Api) -> None:
+    assistant = await create_assistant(api)
+    campaign = await create_campaign(
+        api,
+        count=3,
+        assistant_id=assistant["id"],
+        call_retry_config=MONDAY_PARIS,
+        from_phone_number="+14155550000",
+        max_concurrent_calls=2,
+    )
+    assert campaign["status"] == "paused"  # nothing goes out before a launch
+    assert campaign["is_cancelled"] is False
+    assert campaign["assistant_id"] == assistant["id"]
+    assert campaign["max_concurrent_calls"] == 2
+    assert campaign["from_phone_number"] == "+14155550000"
+    assert campaign["call_retry_config"]["calling_windows"] == MONDAY_PARIS["calling_windows"]
+    assert campaign["row_stats"]["total"] == 3 and campaign["row_stats"]["not_launched"] == 3
+    assert campaign["created_by"]["email"] == "owner@acme.test"
+    body = await rows_of(api, campaign["id"])
+    assert body["total_count"] == 3
+    assert [r["row_index"] for r in body["rows"]] == [0, 1, 2]
+    assert [r["phone_number"] for r in body["rows"]] == NUMBERS[:3]
+    first = body["rows"][0]
+    assert first["input_data"] == {"first_name": "Ada0", "company": "Acme"}
+    call = first["call"]
+    assert call["status"] == "not_launched"
+    # The campaign's retry config overrides the assistant's; its number is the calls'.
+    assert call["call_retry_config"]["timezone"] == "Europe/Paris"
+    assert call["assistant"]["call_retry_config"]["timezone"] == "Europe/Paris"
+    assert call["from_phone_number"] == "+14155550000"
+    assert call["campaign"] == {"id": campaign["id"], "name": "Spring"}
+    # The row's call is the call GET /call/{id} returns; search filters by campaign.
+    same = (await api.client.get(f"/call/{call['id']}")).json()["call"]
+    assert same == call
+    found = await api.client.post(
+        "/call/search", json={"campaign_ids": [campaign["id"]], "page_size": 10}
+    )
+    assert found.json()["total_count"] == 3
+    other = await api.client.post("/call/search", json={"campaign_ids": ["nope"]})
+    assert other.json()["total_count"] == 0
+
+
+async def test_every_bad_row_is_reported_in_one_400_and_nothing_is_written(api: Api) -> None:
+    assistant = await create_assistant(api)
+    rows = contacts(6)
+    rows[1]["to_phone_number"] = "not a number"
+    del rows[3]["prompt_variables"]["company"]
+    rows[4]["to_phone_number"] = NUMBERS[0]  # a duplicate of row 0
+    rows[5]["to_phone_number"] = "06 12 34 56 78"  # national: the organization is French
+    response = await api.client.post(
+        "/campaigns", json={"name": "Bad", "assistant_id": assistant["id"], "contacts": rows}
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    paths = [f["path"] for f in error["fields"]]
+    assert paths == [
+        "contacts[1].to_phone_number",
+        "contacts[3].prompt_variables.company",
+        "contacts[4].to_phone_number",
+    ]
+    assert "rows 1, 3, 4" in error["message"] and "nothing was created" in error["message"]
+    assert "contacts[0]" in error["fields"][2]["message"]
+    assert await table_counts(api) == (0, 0, 0)
+
+
+async def test_schema_errors_name_the_row_and_unknown_assistant_is_404(api: Api) -> None:
+    assistant = await create_assistant(api)
+    rows = contacts(3)
+    del rows[2]["to_phone_number"]
+    response = await api.client.post(
+        "/campaigns", json={"name": "X", "assistant_id": assistant["id"], "contacts": rows}
+    )
+    assert response.status_code == 400
+    assert [f["path"] for f in response.json()["error"]["fields"]] == [
+        "contacts[2].to_phone_number"
+    ]
+    missing = await api.client.post(
+        "/campaigns", json={"name": "X", "assistant_id": "nope", "contacts": contacts(1)}
+    )
+    assert missing.status_code == 404
+    empty = await api.client.post(
+        "/campaigns", json={"name": "X", "assistant_id": assistant["id"], "contacts": []}
+    )
+    assert empty.status_code == 400
+    assert await table_counts(api) == (0, 0, 0)
+
+
+async def test_other_organizations_do_not_see_the_campaign(api: Api) -> None:
+    campaign = await create_campaign(api)
+    for method, path in (
+        ("GET", ""),
+        ("GET", "/rows"),
+        ("GET", "/export"),
+        ("POST", "/pause"),
+        ("POST", "/cancel"),
+        ("DELETE", ""),
+    ):
+        response = await api.other.request(method, f"/campaigns/{campaign['id']}{path}")
+        assert response.status_code == 404, (method, path, response.text)
+    assert (await api.other.get("/campaigns")).json() == {"campaigns": []}
+    listed = (await api.client.get("/campaigns")).json()["campaigns"]
+    assert [c["id"] for c in listed] == [campaign["id"]]
+
+
+# ---- launch ----
+
+
+async def test_launch_selection_only_and_all_except_with_skip_counts(api: Api) -> None:
+    campaign = await create_campaign(api, count=6)
+    ids = await call_ids(api, campaign["id"])
+    only = await launch(
+        api,
+        campaign["id"],
+        selection={
+            "rows": {"mode": "only", "call_ids": ids[:2]},
+            "filters": {
+                "assignee_ids": [],
+                "directions": [],
+                "outcomes": [],
+                "results": [],
+                "statuses": [],
+            },
+        },
+    )
+    assert only == {
+        "launched": 2,
+        "skipped": {"active": 0, "attempts_exhausted": 0, "cancelled": 0},
+        "session": None,
+    }
+    assert await statuses(api, campaign["id"]) == ["queued_for_calling"] * 2 + ["not_launched"] * 4
+    assert (await api.client.post(f"/call/{ids[2]}/cancel")).status_code == 200
+    await set_call(api, ids[3], status="completed", calls_count=3)
+    rest = await launch(
+        api,
+        campaign["id"],
+        selection={
+            "rows": {"mode": "all_except", "call_ids": [ids[5]]},
+            "filters": {
+                "assignee_ids": [],
+                "directions": [],
+                "outcomes": [],
+                "results": [],
+                "statuses": [],
+            },
+        },
+    )
+    assert rest["launched"] == 1  # ids[4]
+    assert rest["skipped"] == {"active": 2, "attempts_exhausted": 1, "cancelled": 1}
+    assert await statuses(api, campaign["id"]) == [
+        "queued_for_calling",
+        "queued_for_calling",
+        "cancelled",
+        "completed",
+        "queued_for_calling",
+        "not_launched",
+    ]
+    retrieved = (await api.client.get(f"/campaigns/{campaign['id']}")).json()["campaign"]
+    assert retrieved["status"] == "running"
+    assert retrieved["row_stats"] == {
+        "total": 6,
+        "not_launched": 1,
+        "pending": 3,
+        "retry": 0,
+        "calling": 0,
+        "completed": 1,
+        "failed": 0,
+        "skipped": 1,
+    }
+
+
+async def test_launch_filters_and_scheduled_at_follow_the_windows(api: Api) -> None:
+    campaign = await create_campaign(api, count=4, call_retry_config=MONDAY_PARIS)
+    ids = await call_ids(api, campaign["id"])
+    await set_call(api, ids[0], status="cancelled")
+    filters = {
+        "assignee_ids": [],
+        "directions": ["outbound"],
+        "outcomes": [],
+        "results": ["none"],
+        "statuses": ["not_launched"],
+        "query": NUMBERS[1][-4:],
+    }
+    result = await launch(
+        api,
+        campaign["id"],
+        selection={"rows": {"mode": "all_except", "call_ids": []}, "filters": filters},
+        scheduled_at="2030-01-06T12:00:00Z",  # a Sunday: moved to Monday 09:00 in Paris
+    )
+    assert result["launched"] == 1
+    call = (await api.client.get(f"/call/{ids[1]}")).json()["call"]
+    assert call["status"] == "scheduled"
+    assert call["scheduled_at"] == "2030-01-07T08:00:00Z"
+    retrieved = (await api.client.get(f"/campaigns/{campaign['id']}")).json()["campaign"]
+    assert retrieved["scheduled_at"] == "2030-01-06T12:00:00Z"
+    assert retrieved["status"] == "running"
+
+
+async def test_speed_dial_and_bad_launches_are_clear_4xx(api: Api) -> None:
+    campaign = await create_campaign(api, count=2)
+    speed = await launch(
+        api,
+        campaign["id"],
+        status=400,
+        mode="speed_dial",
+    )
+    assert speed["error"]["fields"][0]["path"] == "mode"
+    assert "not available" in speed["error"]["message"]
+    unknown = await launch(api, campaign["id"], status=400, mode="robot")
+    assert unknown["error"]["fields"][0]["path"] == "mode"
+    missing = await api.client.post(
+        f"/campaigns/{campaign['id']}/launch-calls", json={"mode": "ai_first"}
+    )
+    assert missing.status_code == 400
+    assert await statuses(api, campaign["id"]) == ["not_launched"] * 2
+
+
+# ---- pause, resume, cancel ----
+
+
+async def test_pause_resume_cancel_act_on_every_call(api: Api) -> None:
+    campaign = await create_campaign(api, count=5)
+    cid = campaign["id"]
+    ids = await call_ids(api, cid)
+    await launch(
+        api,
+        cid,
+        selection={
+            "rows": {"mode": "all_except", "call_ids": [ids[4]]},
+            "filters": {
+                "assignee_ids": [],
+                "directions": [],
+                "outcomes": [],
+                "results": [],
+                "statuses": [],
+            },
+        },
+    )
+    await set_call(api, ids[0], status="completed")
+    await set_call(api, ids[1], status="calling", claimed_by="w1")
+    assert (await api.client.post(f"/campaigns/{cid}/pause")).status_code == 200
+    assert await statuses(api, cid) == [
+        "completed",
+        "paused",
+        "paused",
+        "paused",
+        "not_launched",
+    ]
+    paused = (await api.client.get(f"/campaigns/{cid}")).json()["campaign"]
+    assert paused["status"] == "paused"
+    again = await api.client.post(f"/campaigns/{cid}/pause")
+    assert again.status_code == 409 and "cannot pause" in again.json()["error"]["message"]
+    assert (await api.client.post(f"/campaigns/{cid}/resume")).status_code == 200
+    # The call whose attempt was live at the pause goes back to calling.
+    assert await statuses(api, cid) == [
+        "completed",
+        "calling",
+        "queued_for_calling",
+        "queued_for_calling",
+        "not_launched",
+    ]
+    assert (await api.client.post(f"/campaigns/{cid}/resume")).status_code == 409
+    assert (await api.client.post(f"/campaigns/{cid}/cancel")).status_code == 200
+    assert await statuses(api, cid) == ["completed"] + ["cancelled"] * 4
+    cancelled = (await api.client.get(f"/campaigns/{cid}")).json()["campaign"]
+    assert cancelled["is_cancelled"] is True and cancelled["status"] == "completed"
+    assert cancelled["row_stats"]["skipped"] == 4
+    assert (await api.client.post(f"/campaigns/{cid}/cancel")).status_code == 409
+    assert (await launch(api, cid, status=409))["error"]["code"] == "conflict"
+
+
+async def test_concurrent_pause_and_resume_never_leave_a_campaign_half_paused(api: Api) -> None:
+    campaign = await create_campaign(api, count=40)
+    cid = campaign["id"]
+    await launch(api, cid)
+    for _ in range(4):
+        responses = await asyncio.gather(
+            api.client.post(f"/campaigns/{cid}/pause"),
+            api.client.post(f"/campaigns/{cid}/resume"),
+            api.client.post(f"/campaigns/{cid}/pause"),
+        )
+        assert {r.status_code for r in responses} <= {200, 409}
+        seen = set(await statuses(api, cid))
+        assert seen in ({"paused"}, {"queued_for_calling"}), seen
+    await asyncio.gather(
+        api.client.post(f"/campaigns/{cid}/cancel"), api.client.post(f"/campaigns/{cid}/resume")
+    )
+    assert set(await statuses(api, cid)) == {"cancelled"}
+
+
+# ---- update ----
+
+
+async def test_update_reaches_calls_not_over(api: Api) -> None:
+    campaign = await create_campaign(api, count=4, from_phone_number="+14155550000")
+    cid = campaign["id"]
+    ids = await call_ids(api, cid)
+    await launch(
+        api,
+        cid,
+        selection={
+            "rows": {"mode": "only", "call_ids": ids[:2]},
+            "filters": {
+                "assignee_ids": [],
+                "directions": [],
+                "outcomes": [],
+                "results": [],
+                "statuses": [],
+            },
+        },
+    )
+    await set_call(api, ids[0], status="completed")
+    response = await api.client.patch(
+        f"/campaigns/{cid}",
+        json={
+            "name": "Summer",
+            "from_phone_number": "+14155550001",
+            "max_concurrent_calls": 5.0,
+            "call_retry_config": MONDAY_PARIS,
+        },
+    )
+    assert response.status_code == 200, response.text
+    updated = response.json()["campaign"]
+    assert updated["name"] == "Summer" and updated["max_concurrent_calls"] == 5
+    assert updated["from_phone_number"] == "+14155550001"
+    calls = [(await api.client.get(f"/call/{i}")).json()["call"] for i in ids]
+    assert calls[0]["from_phone_number"] == "+14155550000"  # over: untouched
+    assert calls[0]["call_retry_config"]["calling_windows"] == ALWAYS["calling_windows"]
+    for call in calls[1:]:
+        assert call["from_phone_number"] == "+14155550001"
+        assert call["call_retry_config"]["timezone"] == "Europe/Paris"
+        assert call["campaign"]["name"] == "Summer"
+    # The launched call is planned again inside the new windows (a Monday in Paris).
+    assert calls[1]["status"] in ("scheduled", "queued_for_calling")
+    async with api.db.read() as session:
+        planned = await session.scalar(select(Call.next_attempt_at).where(Call.id == ids[1]))
+    assert planned is not None
+    paris = planned.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris"))
+    assert paris.weekday() == 0 and 9 <= paris.hour < 17
+    # null: back to the assistant's configuration; no campaign limit.
+    cleared = await api.client.patch(
+        f"/campaigns/{cid}", json={"call_retry_config": None, "max_concurrent_calls": None}
+    )
+    assert cleared.status_code == 200
+    assert cleared.json()["campaign"]["call_retry_config"] is None
+    assert cleared.json()["campaign"]["max_concurrent_calls"] is None
+    call = (await api.client.get(f"/call/{ids[3]}")).json()["call"]
+    assert call["call_retry_config"]["calling_windows"] == ALWAYS["calling_windows"]
+    bad = await api.client.patch(
+        f"/campaigns/{cid}", json={"from_phone_number": "12", "max_concurrent_calls": 2.5}
+    )
+    assert bad.status_code == 400
+    assert [f["path"] for f in bad.json()["error"]["fields"]] == ["max_concurrent_calls"]
+    bad_number = await api.client.patch(f"/campaigns/{cid}", json={"from_phone_number": "12"})
+    assert bad_number.status_code == 400
+    assert bad_number.json()["error"]["fields"][0]["path"] == "from_phone_number"
+
+
+# ---- rows and export ----
+
+
+async def test_rows_are_paged_and_filtered(api: Api) -> None:
+    campaign = await create_campaign(api, count=5)
+    cid = campaign["id"]
+    ids = await call_ids(api, cid)
+    await set_call(api, ids[1], status="cancelled")
+    await set_call(api, ids[3], status="completed", outcome="interested", result="human")
+    page = await rows_of(api, cid, page=1, page_size=2)
+    assert [r["row_index"] for r in page["rows"]] == [2, 3] and page["total_count"] == 5
+    done = await rows_of(api, cid, statuses="completed,cancelled")
+    assert [r["row_index"] for r in done["rows"]] == [1, 3] and done["total_count"] == 2
+    hot = await rows_of(api, cid, outcomes="interested", results="human")
+    assert [r["row_index"] for r in hot["rows"]] == [3]
+    found = await rows_of(api, cid, query="Ada4")
+    assert [r["row_index"] for r in found["rows"]] == [4]
+    bad = await api.client.get(f"/campaigns/{cid}/rows", params={"statuses": "nope"})
+    assert bad.status_code == 400 and bad.json()["error"]["fields"][0]["path"] == "statuses"
+    retrieved = (await api.client.get(f"/campaigns/{cid}")).json()["campaign"]
+    assert retrieved["funnel_stats"] == {"total_leads": 5, "talked_to_human": 1, "hot": 1}
+
+
+async def test_export_streams_every_row_with_variables_and_outputs(api: Api) -> None:
+    count = 1500
+    assistant = await create_assistant(
+        api,
+        structured_output_config=[
+            {"name": "budget", "required": False, "type": "number", "description": "Budget"}
+        ],
+    )
+    body = {
+        "name": "Big export",
+        "assistant_id": assistant["id"],
+        "contacts": [
+            {
+                "to_phone_number": f"+1202{5550000 + i:07d}",
+                "prompt_variables": {"first_name": f"Ada{i}", "company": "Acme, Inc."},
+            }
+            for i in range(count)
+        ],
+    }
+    response = await api.client.post("/campaigns", json=body)
+    assert response.status_code == 201, response.text
+    cid = response.json()["campaign"]["id"]
+    first = (await rows_of(api, cid, page_size=1))["rows"][0]["call"]["id"]
+    await set_call(
+        api,
+        first,
+        status="completed",
+        result="human",
+        outcome="interested",
+        outcome_summary="Wants a demo",
+        summary="Ada wants a demo.",
+        structured_output={"budget": 1200},
+    )
+    # Written as it is read: chunks of about CHUNK_CHARS, never the whole file at once.
+    async with api.db.read() as session:
+        principal = await auth.authenticate(session, api.key)
+        plan = await campaign_export.plan(session, principal, cid)
+        sizes = [len(chunk) async for chunk in campaign_export.csv_chunks(session, plan)]
+    assert len(sizes) >= 3
+    assert max(sizes) < call_export.CHUNK_CHARS + 1000
+    response = await api.client.get(f"/campaigns/{cid}/export")
+    assert response.status_code == 200
+    envelope = response.json()
+    assert envelope["filename"].startswith("Big-export-") and envelope["filename"].endswith(".csv")
+    table = list(csv.reader(io.StringIO(envelope["csv"])))
+    assert table[0] == [
+        "row_index",
+        "phone_number",
+        "call_id",
+        "call_status",
+        "result",
+        "outcome",
+        "outcome_summary",
+        "summary",
+        "calls_count",
+        "company",
+        "first_name",
+        "structured_output.budget",
+    ]
+    assert len(table) == count + 1
+    assert table[1] == [
+        "0",
+        "+12025550000",
+        first,
+        "completed",
+        "human",
+        "interested",
+        "Wants a demo",
+        "Ada wants a demo.",
+        "0",
+        "Acme, Inc.",
+        "Ada0",
+        "1200",
+    ]
+    assert table[-1][0] == str(count - 1) and table[-1][3] == "not_launched"
+    bare = await api.client.get(f"/campaigns/{cid}/export", headers={"Accept": "text/csv"})
+    assert bare.headers["content-type"].startswith("text/csv")
+    assert bare.text == envelope["csv"]
+
+
+# ---- delete ----
+
+
+async def test_delete_refuses_while_a_call_is_live_then_archives(api: Api) -> None:
+    campaign = await create_campaign(api, count=3)
+    cid = campaign["id"]
+    ids = await call_ids(api, cid)
+    await launch(api, cid)
+    await set_call(api, ids[0], status="calling", claimed_by="w1")
+    await set_call(api, ids[1], status="post_processing")
+    refused = await api.client.delete(f"/campaigns/{cid}")
+    assert refused.status_code == 409
+    assert "1 of the campaign's call is in progress" in refused.json()["error"]["message"]
+    await set_call(api, ids[0], status="scheduled", claimed_by=None)
+    assert (await api.client.delete(f"/campaigns/{cid}")).status_code == 200
+    assert (await api.client.get(f"/campaigns/{cid}")).status_code == 404
+    assert (await api.client.get("/campaigns")).json() == {"campaigns": []}
+    assert await statuses(api, cid) == ["cancelled", "post_processing", "cancelled"]
+    call = (await api.client.get(f"/call/{ids[0]}")).json()["call"]
+    assert call["campaign"] == {"id": cid, "name": "Spring"}
+    assert (await api.client.delete(f"/campaigns/{cid}")).status_code == 404

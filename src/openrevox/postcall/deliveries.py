@@ -36,7 +36,7 @@ from openrevox.providers.sms.factory import send_sms, sms_log_entry, sms_provide
 from openrevox.runtime.result import SentSms
 from openrevox.services import calls as call_service
 from openrevox.services.call_wire import CallView, to_wire
-from openrevox.services.webhook_secrets import webhook_secret
+from openrevox.services.webhook_secrets import current_webhook_secret, webhook_secret
 from openrevox.storage.models import CallAttempt
 from openrevox.storage.repositories.jobs import ClaimedJob
 
@@ -145,8 +145,11 @@ class DeliverWebhook(_Delivery):
         url = job.payload.get("url")
         if not isinstance(event, dict) or not url:
             raise DeliveryError("the webhook job has no event or url", retryable=False)
-        async with ctx.db.write() as session:
-            secret = await webhook_secret(session, job.organization_id)
+        async with ctx.db.read() as session:
+            secret = await current_webhook_secret(session, job.organization_id)
+        if secret is None:  # the organization's first webhook: made once, under the lock
+            async with ctx.db.write() as session:
+                secret = await webhook_secret(session, job.organization_id)
         attempt = await post_event(
             ctx.http,
             str(url),

@@ -10,6 +10,17 @@ from openrevox.notifications.webhooks import new_webhook_secret
 from openrevox.storage.models import Organization
 
 
+async def current_webhook_secret(session: AsyncSession, organization_id: str) -> str | None:
+    """The organization's secret if it has one, read without a lock (any transaction).
+
+    Every webhook try needs the secret; reading it this way keeps the tries from queueing
+    on the organization's row lock (and, on SQLite, on the write lock). A secret rotated
+    meanwhile is read by the next try, as before."""
+    return await session.scalar(
+        select(Organization.webhook_secret).where(Organization.id == organization_id)
+    )
+
+
 async def webhook_secret(
     session: AsyncSession, organization_id: str, *, rotate: bool = False
 ) -> str:

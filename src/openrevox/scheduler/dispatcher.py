@@ -223,7 +223,10 @@ class Dispatcher:
         claimed: list[ClaimedCall] = []
         async with self.db.write() as session:
             due = await repo.due_calls(
-                session, now, max(capacity, self.settings.dispatcher_batch_size)
+                session,
+                now,
+                max(capacity, self.settings.dispatcher_batch_size),
+                skip_campaigns=await repo.saturated_campaigns(session),
             )
             if not due:
                 return 0
@@ -243,13 +246,19 @@ class Dispatcher:
                 for c in due
                 if c.concurrency_key is not None and c.concurrency_key in limits
             }
+            usage = await repo.campaign_usage(
+                session, (c.campaign_id for c in due if c.campaign_id)
+            )
+            campaigns = {cid: Usage(active, limit) for cid, (active, limit) in usage.items()}
             candidates = [
                 Candidate(
-                    c.organization_id, c.concurrency_key if c.concurrency_key in limits else None
+                    c.organization_id,
+                    c.concurrency_key if c.concurrency_key in limits else None,
+                    c.campaign_id if c.campaign_id in campaigns else None,
                 )
                 for c in due
             ]
-            admissions = plan_admissions(candidates, organizations, keys, {})
+            admissions = plan_admissions(candidates, organizations, keys, campaigns)
             waiting: dict[str, str] = {}
             admitted: list[str] = []
             for call, admission in zip(due, admissions, strict=True):

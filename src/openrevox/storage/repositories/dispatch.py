@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Table, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from openrevox.storage.models import Call, CallAttempt, ConcurrencyLimit, new_id
+from openrevox.storage.models import Call, CallAttempt, Campaign, ConcurrencyLimit, new_id
 
 DUE_STATUSES = ("scheduled", "queued_for_calling")
 LIVE_ATTEMPT_STATUSES = ("queued", "ringing", "ongoing")
@@ -64,6 +64,7 @@ class DueCall:
     concurrency_key: str | None
     status: str
     status_reason: str | None
+    campaign_id: str | None = None
 
 
 async def _conn(session: AsyncSession) -> AsyncConnection:
@@ -74,16 +75,25 @@ def _is_postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-async def due_calls(session: AsyncSession, now: datetime, limit: int) -> list[DueCall]:
-    """Due orders, oldest first; on PostgreSQL locked (``SKIP LOCKED``) for this claim."""
+async def due_calls(
+    session: AsyncSession, now: datetime, limit: int, *, skip_campaigns: Sequence[str] = ()
+) -> list[DueCall]:
+    """Due orders, oldest first; on PostgreSQL locked (``SKIP LOCKED``) for this claim.
+
+    ``skip_campaigns`` (campaigns at their limit) are left out, so that their waiting
+    calls do not fill the batch ahead of calls that could start."""
     conn = await _conn(session)
     c = calls.c
     query = (
-        select(c.id, c.organization_id, c.concurrency_key, c.status, c.status_reason)
+        select(c.id, c.organization_id, c.concurrency_key, c.status, c.status_reason, c.campaign_id)
         .where(c.status.in_(DUE_STATUSES), c.next_attempt_at <= now, c.claimed_by.is_(None))
         .order_by(c.next_attempt_at, c.id)
         .limit(limit)
     )
+    if skip_campaigns:
+        query = query.where(
+            or_(c.campaign_id.is_(None), c.campaign_id.not_in(list(skip_campaigns)))
+        )
     if _is_postgres(conn):
         query = query.with_for_update(skip_locked=True)
     rows = (await conn.execute(query)).all()
@@ -125,6 +135,62 @@ async def active_counts(
         if key is not None:
             per_key[(org, key)] = per_key.get((org, key), 0) + n
     return per_org, per_key
+
+
+async def campaign_usage(
+    session: AsyncSession, campaign_ids: Iterable[str]
+) -> dict[str, tuple[int, int]]:
+    """Campaigns with a ``max_concurrent_calls``: (active calls, limit) each. An active
+    call holds a lease, as for the organization's count; campaigns without a limit are
+    left out (unlimited within the organization's limit)."""
+    ids = sorted(set(campaign_ids))
+    if not ids:
+        return {}
+    conn = await _conn(session)
+    camp = cast(Table, Campaign.__table__).c
+    limits = {
+        campaign_id: int(limit)
+        for campaign_id, limit in (
+            await conn.execute(
+                select(camp.id, camp.max_concurrent_calls).where(
+                    camp.id.in_(ids), camp.max_concurrent_calls.is_not(None)
+                )
+            )
+        ).all()
+    }
+    if not limits:
+        return {}
+    c = calls.c
+    rows = await conn.execute(
+        select(c.campaign_id, func.count())
+        .where(c.campaign_id.in_(sorted(limits)), c.lease_expires_at.is_not(None))
+        .group_by(c.campaign_id)
+    )
+    active: dict[str, int] = {campaign_id: int(n) for campaign_id, n in rows.all()}
+    return {
+        campaign_id: (active.get(campaign_id, 0), limit) for campaign_id, limit in limits.items()
+    }
+
+
+async def saturated_campaigns(session: AsyncSession) -> list[str]:
+    """Campaigns whose active calls (holding a lease) reach their ``max_concurrent_calls``."""
+    conn = await _conn(session)
+    camp = cast(Table, Campaign.__table__).c
+    c = calls.c
+    active = (
+        select(func.count())
+        .where(c.campaign_id == camp.id, c.lease_expires_at.is_not(None))
+        .scalar_subquery()
+    )
+    rows = await conn.execute(
+        select(camp.id).where(
+            camp.max_concurrent_calls.is_not(None),
+            camp.deleted_at.is_(None),
+            camp.launched_at.is_not(None),
+            active >= camp.max_concurrent_calls,
+        )
+    )
+    return [campaign_id for (campaign_id,) in rows.all()]
 
 
 async def key_limits(session: AsyncSession) -> dict[str, int]:

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from openrevox import __version__
-from openrevox.api import account, assistants, calls, campaigns, errors, recordings, twilio_webhooks
+from openrevox.api import (
+    account,
+    assistants,
+    calls,
+    campaigns,
+    errors,
+    recordings,
+    twilio_webhooks,
+    voices,
+)
 from openrevox.config import Settings
 from openrevox.storage.database import Database
 
@@ -87,5 +96,6 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = False) -> F
     app.include_router(calls.router)
     app.include_router(campaigns.router)
     app.include_router(recordings.router)
+    app.include_router(voices.router)
     twilio_webhooks.include(app)
     return app

@@ -14,6 +14,7 @@ from openrevox.api import (
     account,
     assistants,
     calls,
+    campaign_statistics,
     campaigns,
     errors,
     recordings,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = False) -> F
     app.include_router(assistants.router)
     app.include_router(calls.router)
     app.include_router(campaigns.router)
+    app.include_router(campaign_statistics.router)
     app.include_router(recordings.router)
     app.include_router(voices.router)
     twilio_webhooks.include(app)

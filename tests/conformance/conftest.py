@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from revox import AsyncRevox, Revox
 
@@ -69,7 +70,26 @@ def _serve(backend: str, database_url: str) -> Iterator[Deployment]:
         key = create_key(database_url, "acme", OWNER_EMAIL)
         other_key = create_key(database_url, "globex", OTHER_EMAIL)
         legacy_key = create_key(database_url, "initech", LEGACY_EMAIL)
+        for api_key in (key, other_key, legacy_key):
+            _add_owned_numbers(server.base_url, api_key)
         yield Deployment(backend, database_url, server.base_url, key, other_key, legacy_key)
+
+
+# The numbers the suites call from: ``from_phone_number`` must be a number the
+# organization owns (docs/phone_numbers.md), added through ``POST /phone-numbers``.
+OWNED_NUMBERS = ("+14155552671", "+14155552672", "+14155550123")
+
+
+def _add_owned_numbers(base_url: str, api_key: str) -> None:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    for number in OWNED_NUMBERS:
+        response = httpx.post(
+            f"{base_url}/phone-numbers",
+            json={"phone_number": number, "provider": "twilio", "label": "conformance"},
+            headers=headers,
+            timeout=30,
+        )
+        response.raise_for_status()
 
 
 @pytest.fixture

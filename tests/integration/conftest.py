@@ -55,3 +55,13 @@ async def api(database_url: str) -> AsyncIterator[Api]:
             httpx.AsyncClient(transport=transport, base_url=base) as anonymous,
         ):
             yield Api(client, other, anonymous, db, key, other_key)
+
+
+async def own_numbers(client: httpx.AsyncClient, *numbers: str) -> None:
+    """Add phone numbers to the client's organization: ``from_phone_number`` must be
+    one of its numbers (docs/phone_numbers.md)."""
+    for number in numbers:
+        response = await client.post(
+            "/phone-numbers", json={"phone_number": number, "provider": "twilio"}
+        )
+        assert response.status_code == 201, response.text

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from openrevox.storage.models import Assistant, FaqItem
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, own_numbers
 
 BASE = {"name": "Sales", "prompt": "You call {{first_name}} about {{company}}."}
 
@@ -78,6 +78,7 @@ async def test_partial_update_changes_only_what_is_sent(api: Api) -> None:
 
 
 async def test_null_clears_nullable_fields_and_is_refused_for_others(api: Api) -> None:
+    await own_numbers(api.client, "+14155552671")
     created = await create(api, from_phone_number="+14155552671", webhook_url="https://h.test/x")
     cleared = await api.client.patch(
         f"/assistants/{created['id']}", json={"from_phone_number": None, "webhook_url": ""}

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from openrevox.storage.models import Call, CallAttempt, new_id, utcnow
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, own_numbers
 
 PHONE = "+14155552671"
 WEEK = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -110,6 +110,7 @@ def at(text: str) -> datetime:
 
 
 async def test_create_with_assistant_id_snapshots_the_assistant(api: Api) -> None:
+    await own_numbers(api.client, "+14155550000", "+14155550001", "+14155550002")
     assistant = await create_assistant(api, from_phone_number="+14155550000")
     call = await place(
         api,
@@ -292,6 +293,7 @@ async def test_first_sentence_mode_none_needs_no_first_sentence_variables(api: A
 
 
 async def test_national_numbers_use_the_organizations_country(api: Api) -> None:
+    await own_numbers(api.client, "+33123456789")
     assistant = await create_assistant(api)
     call = await place(
         api,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from openrevox.cli import chat, concurrency, keys, webhooks, worker
+from openrevox.cli import chat, concurrency, keys, numbers, webhooks, worker
 from openrevox.config import Settings
 
 app = typer.Typer(no_args_is_help=True, help="openrevox: self-hosted Revox-compatible voice agents")
@@ -16,6 +16,7 @@ app.command("chat")(chat.chat)
 app.add_typer(concurrency.app, name="concurrency")
 app.command("worker")(worker.worker)
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(numbers.app, name="numbers")
 
 
 @app.command()

@@ -24,7 +24,7 @@ from openrevox.schemas.assistants import (
     config_fields,
     dump_fields,
 )
-from openrevox.services import call_snapshots
+from openrevox.services import call_snapshots, phone_numbers
 from openrevox.services.auth import Principal
 from openrevox.services.call_snapshots import UnpatchedCalls
 from openrevox.storage.models import Assistant, FaqItem, User, new_id, utcnow
@@ -51,6 +51,7 @@ async def create(
     changes = _config_changes(body, stored={})
     config = {**copy.deepcopy(DEFAULT_CONFIG), **changes}
     _check_config(config)
+    await _check_from_number(session, principal.organization_id, changes, stored={})
     now = utcnow()
     assistant = Assistant(
         id=new_id(),
@@ -89,6 +90,7 @@ async def update(
     changes = _config_changes(body, stored=assistant.config)
     config = {**copy.deepcopy(DEFAULT_CONFIG), **assistant.config, **changes}
     _check_config(config)
+    await _check_from_number(session, principal.organization_id, changes, assistant.config)
     faq = (await repo.faq_items(session, [assistant.id]))[assistant.id]
     if changes:
         assistant.config = config
@@ -255,6 +257,21 @@ def _check_config(config: dict[str, Any]) -> None:
     """Rules that span fields, checked on the assistant as it will be stored."""
     if config["first_sentence_mode"] == "static" and not (config["first_sentence"] or "").strip():
         raise InvalidInput.at("first_sentence", "is required when first_sentence_mode is 'static'")
+
+
+async def _check_from_number(
+    session: AsyncSession,
+    organization_id: str,
+    changes: dict[str, Any],
+    stored: dict[str, Any],
+    *,
+    path: str = "from_phone_number",
+) -> None:
+    """A new ``from_phone_number`` must be one of the organization's numbers
+    (docs/phone_numbers.md); the number already stored stays accepted."""
+    number = changes.get("from_phone_number")
+    if number and number != stored.get("from_phone_number"):
+        await phone_numbers.require_owned(session, organization_id, number, path)
 
 
 async def _merge_faq_items(

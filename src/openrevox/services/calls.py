@@ -16,7 +16,7 @@ from openrevox.domain.scheduling import ForbiddenAction, OrderStatus, UserAction
 from openrevox.domain.scheduling.states import ORDER_STATUSES, TERMINAL_ATTEMPT_STATUSES
 from openrevox.errors import Conflict, InvalidInput, NotFound
 from openrevox.schemas.calls import CallCreate, CallSearch, InlineAssistant
-from openrevox.services import assistants
+from openrevox.services import assistants, phone_numbers
 from openrevox.services.auth import Principal
 from openrevox.services.call_snapshots import (
     missing_variables_error,
@@ -45,6 +45,9 @@ async def create(session: AsyncSession, principal: Principal, body: CallCreate) 
         _phone(body.from_phone_number, country, "from_phone_number")
         if body.from_phone_number
         else None
+    )
+    await phone_numbers.require_owned(
+        session, principal.organization_id, from_phone_number, "from_phone_number"
     )
     now = utcnow()
     call_id = new_id()
@@ -273,6 +276,7 @@ async def _inline_snapshot(
         changes = assistants._config_changes(body, stored={})
         config = {**copy.deepcopy(DEFAULT_CONFIG), **changes}
         assistants._check_config(config)
+        await assistants._check_from_number(session, principal.organization_id, changes, {})
     except InvalidInput as exc:
         raise _under("assistant", exc) from None
     assistant = Assistant(

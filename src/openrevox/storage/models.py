@@ -356,27 +356,31 @@ class CampaignRow(Base):
     )
 
 
-class ClonedVoice(Base):
-    """A voice an organization cloned through a vendor (Cartesia), docs/voices.md.
+class PhoneNumber(Base):
+    """A phone number an organization owns (or verified as a caller id), docs/phone_numbers.md.
 
-    ``provider_voice_id`` is the vendor's id, the one assistants put in ``voice.id``.
-    Deleting marks ``deleted_at`` (the vendor's voice is deleted too): the row stays so the
-    id is never shown to, nor usable by, another organization through the catalog.
+    Calls, assistants and campaigns may only use an owned number as ``from_phone_number``;
+    a call to it reaches ``inbound_assistant_id``. A number is at most once in an
+    organization, and routes inbound calls for at most one organization.
     """
 
-    __tablename__ = "voices"
+    __tablename__ = "phone_numbers"
     __table_args__ = (
-        UniqueConstraint("provider", "provider_voice_id"),
-        Index("ix_voices_org_created", "organization_id", "created_at"),
+        UniqueConstraint("organization_id", "phone_number"),
+        Index("ix_phone_numbers_phone_number", "phone_number"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    provider: Mapped[str] = mapped_column(String(20))
-    provider_voice_id: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str] = mapped_column(String(200))
-    language: Mapped[str] = mapped_column(String(8))
-    description: Mapped[str | None] = mapped_column(Text)
+    phone_number: Mapped[str] = mapped_column(String(32))  # E.164
+    provider: Mapped[str] = mapped_column(String(10))  # twilio, telnyx, sip
+    source: Mapped[str] = mapped_column(String(24), default="user_imported")
+    type: Mapped[str] = mapped_column(String(24), default="owned_number")
+    label: Mapped[str | None] = mapped_column(String(200))
+    inbound_sip_uri: Mapped[str | None] = mapped_column(Text)
+    inbound_assistant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("assistants.id", ondelete="SET NULL")
+    )
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,1 +1,0 @@
-"""Voice catalogs, cloning and previews: Cartesia, ElevenLabs, and the local piper voice."""

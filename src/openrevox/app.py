@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from openrevox import __version__
-from openrevox.api import account, assistants, calls, campaigns, errors, recordings, twilio_webhooks
+from openrevox.api import (
+    account,
+    assistants,
+    calls,
+    campaign_statistics,
+    campaigns,
+    errors,
+    recordings,
+    twilio_webhooks,
+    voices,
+)
 from openrevox.api import phone_numbers as phone_numbers_api
 from openrevox.config import Settings
 from openrevox.storage.database import Database
@@ -87,7 +97,9 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = False) -> F
     app.include_router(assistants.router)
     app.include_router(calls.router)
     app.include_router(campaigns.router)
+    app.include_router(campaign_statistics.router)
     app.include_router(recordings.router)
     app.include_router(phone_numbers_api.router)
+    app.include_router(voices.router)
     twilio_webhooks.include(app)
     return app

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
         default=True,
         description="Use local piper/pocketsphinx when the wanted vendor has no key.",
     )
+    # Voices API (docs/voices.md): the vendors' REST APIs (fakes in tests) and the catalog cache.
+    cartesia_base_url: str = Field(
+        default="https://api.cartesia.ai", description="Cartesia's REST API (voices, clone, TTS)."
+    )
+    elevenlabs_base_url: str = Field(
+        default="https://api.elevenlabs.io", description="ElevenLabs' REST API (voices, TTS)."
+    )
+    voice_catalog_ttl_secs: float = Field(
+        default=600.0, ge=0, description="How long a vendor's voice catalog is cached; 0: never."
+    )
+    voice_provider_timeout_secs: float = Field(default=20.0, gt=0, le=300)
     recordings_dir: Path = Field(
         default=Path("./data/recordings"),
         description="Folder where stereo call recordings (WAV) are written.",

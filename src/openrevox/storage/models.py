@@ -356,6 +356,32 @@ class CampaignRow(Base):
     )
 
 
+class ClonedVoice(Base):
+    """A voice an organization cloned through a vendor (Cartesia), docs/voices.md.
+
+    ``provider_voice_id`` is the vendor's id, the one assistants put in ``voice.id``.
+    Deleting marks ``deleted_at`` (the vendor's voice is deleted too): the row stays so the
+    id is never shown to, nor usable by, another organization through the catalog.
+    """
+
+    __tablename__ = "voices"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_voice_id"),
+        Index("ix_voices_org_created", "organization_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_voice_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class PhoneNumber(Base):
     """A phone number an organization owns (or verified as a caller id), docs/phone_numbers.md.
 

@@ -1,0 +1,1 @@
+"""Voice catalogs, cloning and previews: Cartesia, ElevenLabs, and the local piper voice."""

@@ -1,0 +1,182 @@
+"""A campaign's "Statistiques" report (SDK ``client.campaigns.statistics``).
+
+The figures are counted in SQL (``storage/repositories/campaign_statistics.py``); this
+module shapes them into the SDK's ``Statistics``. Every definition is in
+docs/campaigns.md#statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openrevox.domain.phone_numbers import InvalidPhoneNumber
+from openrevox.domain.scheduling.policy import read_retry_config
+from openrevox.domain.scheduling.timezones import zone_names_for_number
+from openrevox.services import campaigns
+from openrevox.services.auth import Principal
+from openrevox.services.call_wire import Compat, timestamp
+from openrevox.storage.models import Assistant
+from openrevox.storage.repositories import campaign_statistics as repo
+
+# A hot lead: the number's verdict is one of these (the phone history's ``hot`` too).
+HOT_LEAD_OUTCOMES: tuple[str, ...] = ("interested",)
+CALLBACK_OUTCOMES: tuple[str, ...] = ("requested_callback_later",)
+# The outcome breakdown always lists these, in this order among equal counts.
+OUTCOME_LABELS: dict[str, str] = {
+    "interested": "Interested",
+    "requested_callback_later": "Callback requested",
+    "not_interested": "Not interested",
+    "completed": "Completed",
+}
+
+
+def pct(part: int, whole: int) -> float | None:
+    """``part`` as a percentage of ``whole`` (one decimal); null when ``whole`` is 0."""
+    return None if whole == 0 else round(100.0 * part / whole, 1)
+
+
+async def statistics(
+    session: AsyncSession, principal: Principal, campaign_id: str, compat: Compat | None = None
+) -> dict[str, Any]:
+    """The ``statistics`` object; another organization's campaign is a 404."""
+    view = await campaigns.get(session, principal, campaign_id)
+    campaign = view.campaign
+    wire = campaigns.to_wire(view, compat)
+    assistant = await session.get(Assistant, campaign.assistant_id)
+    config: Mapping[str, Any] = assistant.config if assistant is not None else {}
+    policy = read_retry_config(campaign.call_retry_config or config.get("call_retry_config"))
+    fields = _field_names(config.get("structured_output_config"))
+
+    totals = await repo.totals(session, campaign.id)
+    breakdown = await repo.breakdown(session, campaign.id, fields)
+    leads = await repo.leads(session, campaign.id, HOT_LEAD_OUTCOMES + CALLBACK_OUTCOMES)
+    imported = await repo.imported_rows(session, campaign.id)
+    jump_in = await repo.jump_in(session, campaign.id)
+    timezone = policy.timezone or await _contacts_zone(session, campaign.id)
+
+    real = breakdown.total
+    hot = sum(breakdown.by_outcome.get(o, 0) for o in HOT_LEAD_OUTCOMES)
+    interested = [_lead(lead) for lead in leads if lead.outcome in HOT_LEAD_OUTCOMES]
+    callbacks = [_lead(lead) for lead in leads if lead.outcome in CALLBACK_OUTCOMES]
+    lead_lists: dict[str, Any] = {"interested": interested, "callback_requested": callbacks}
+    if compat is not None and compat.version is not None and compat.version < (0, 5, 0):
+        lead_lists |= {"hot": interested, "warm": callbacks}  # SDK 0.3.0-0.4.0 names
+    return {
+        "campaign": {
+            "id": campaign.id,
+            "name": campaign.name,
+            "agent_name": assistant.name if assistant is not None else None,
+            "status": wire["status"],
+            "is_cancelled": wire["is_cancelled"],
+            "timezone": timezone,
+            "max_attempts_per_contact": policy.max_retry_attempts,
+            "has_activity": totals.first_activity_at is not None,
+            "first_activity_at": timestamp(totals.first_activity_at),
+            "last_activity_at": timestamp(totals.last_activity_at),
+        },
+        "effort": {
+            "calls_total": totals.outbound_attempts + totals.inbound_calls,
+            "outbound_attempts": totals.outbound_attempts,
+            "inbound_calls": totals.inbound_calls,
+        },
+        "funnel": {
+            "called": {"count": totals.called, "imported_rows": imported},
+            "reached": {
+                "count": totals.reached,
+                "outbound": totals.reached_outbound,
+                "inbound": totals.reached_inbound,
+                "overlap": totals.reached_both,
+                "pct_of_called": pct(totals.reached, totals.called),
+            },
+            "real_exchanges": {"count": real, "pct_of_reached": pct(real, totals.reached)},
+            "hot_leads": {"count": hot, "pct_of_reached": pct(hot, totals.reached)},
+        },
+        "hot_lead_outcomes": list(HOT_LEAD_OUTCOMES),
+        "outcome_breakdown": _outcome_breakdown(breakdown.by_outcome),
+        "leads": lead_lists,
+        "inbound": {"unique_callers": totals.unique_callers},
+        "jump_in": {
+            "joined_calls": jump_in.joined_calls,
+            "median_conversation_seconds": jump_in.median_conversation_seconds,
+            # When a person joined is not recorded (docs/campaigns.md#statistics).
+            "median_time_to_join_seconds": None,
+        },
+        "data_extraction": _data_extraction(fields, breakdown, real),
+    }
+
+
+def _field_names(config: Any) -> list[str]:
+    if not isinstance(config, list):
+        return []
+    names = [spec.get("name") for spec in config if isinstance(spec, Mapping)]
+    return [name for name in names if isinstance(name, str) and name]
+
+
+async def _contacts_zone(session: AsyncSession, campaign_id: str) -> str:
+    number = await repo.first_number(session, campaign_id)
+    if number is None:
+        return "UTC"
+    try:
+        return zone_names_for_number(number)[0]
+    except InvalidPhoneNumber:
+        return "UTC"
+
+
+def _outcome_breakdown(by_outcome: Mapping[str, int]) -> list[dict[str, Any]]:
+    known = list(OUTCOME_LABELS)
+    names = known + sorted(o for o in by_outcome if o not in OUTCOME_LABELS)
+    order = sorted(names, key=lambda o: (-by_outcome.get(o, 0), names.index(o)))
+    return [{"outcome": o, "label": _label(o), "count": by_outcome.get(o, 0)} for o in order]
+
+
+def _label(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome) or outcome.replace("_", " ").capitalize()
+
+
+def _lead(lead: repo.Lead) -> dict[str, Any]:
+    contact = lead.contact or {}
+    names = (contact.get("first_name"), contact.get("last_name"))
+    email = contact.get("email")
+    return {
+        "call_id": lead.call_id,
+        "attempt_id": lead.attempt_id,
+        "direction": "inbound" if lead.direction == "inbound" else "outbound",
+        "phone": lead.phone,
+        "name": " ".join(str(n).strip() for n in names if n and str(n).strip()),
+        "email": email if isinstance(email, str) and email else None,
+        "summary": lead.summary,
+        "outcome": lead.outcome,
+        "last_activity_at": timestamp(lead.last_activity_at),
+    }
+
+
+def _data_extraction(
+    fields: Sequence[str], breakdown: repo.Breakdown, real: int
+) -> dict[str, Any] | None:
+    if not fields:
+        return None
+    share = pct(breakdown.any_filled, real)
+    intro = (
+        f"{breakdown.any_filled} of {real} real exchanges"
+        f"{f' ({share:g}%)' if share is not None else ''} gave a value for at least one "
+        f"of the {len(fields)} field{'s' if len(fields) != 1 else ''}: "
+        + ", ".join(f"{name} {breakdown.filled.get(name, 0)}" for name in fields)
+        + "."
+    )
+    return {
+        "fields": list(fields),
+        "intro": intro,
+        "real_exchanges": real,
+        "with_any_field": breakdown.any_filled,
+        "coverage": [
+            {
+                "field": name,
+                "count": breakdown.filled.get(name, 0),
+                "pct_of_real_exchanges": pct(breakdown.filled.get(name, 0), real),
+            }
+            for name in fields
+        ],
+    }

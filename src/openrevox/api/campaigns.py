@@ -42,8 +42,11 @@ async def create_campaign(
     body: CampaignCreate, caller: Caller, db: Db, compat: SdkCompat
 ) -> WireJSON:
     """Every contact becomes a call in ``not_launched``; all rows are checked first."""
+    # SDK 0.1.1 has no launch method: its campaigns launch when created.
+    legacy = compat.version is not None and compat.version < (0, 2, 0)
+    launch = body.launch if body.launch is not None else legacy
     async with db.write() as session:
-        view = await service.create(session, caller, body)
+        view = await service.create(session, caller, body, launch=launch)
     return WireJSON({"campaign": service.to_wire(view, compat)}, status_code=201)
 
 
@@ -142,8 +145,13 @@ async def get_rows(
     outcomes: Annotated[list[str] | None, Query(description="Comma-separated")] = None,
     results: Annotated[list[str] | None, Query(description="Comma-separated")] = None,
     query: Annotated[str | None, Query(max_length=500)] = None,
+    result: Annotated[
+        str | None, Query(description="SDK 0.1.1: one result, `none`, or `all` (no filter)")
+    ] = None,
 ) -> WireJSON:
     """The campaign's rows in row order, each with its call; filters as in call search."""
+    if result and result != "all":
+        results = [*(results or []), result]
     async with db.read() as session:
         rows, total = await service.rows(
             session,
@@ -156,7 +164,16 @@ async def get_rows(
             results=_split(results, _RESULTS, "results"),
             query=query,
         )
-    return WireJSON({"rows": [service.row_wire(r, compat) for r in rows], "total_count": total})
+    return WireJSON(
+        {
+            "rows": [service.row_wire(r, compat) for r in rows],
+            "total_count": total,
+            # SDK 0.1.1's paging fields.
+            "page": page,
+            "page_size": page_size,
+            "total": total,
+        }
+    )
 
 
 @router.get(

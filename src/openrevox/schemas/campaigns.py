@@ -221,6 +221,9 @@ class RowOut(WireModel):
 class RowPage(WireModel):
     rows: list[RowOut]
     total_count: int
+    page: int
+    page_size: int
+    total: int = Field(description="SDK 0.1.1: the same as total_count.")
 
 
 class Skipped(WireModel):

@@ -94,7 +94,9 @@ class LaunchOutcome:
 # ---- create ----
 
 
-async def create(session: AsyncSession, principal: Principal, body: CampaignCreate) -> CampaignView:
+async def create(
+    session: AsyncSession, principal: Principal, body: CampaignCreate, *, launch: bool = False
+) -> CampaignView:
     """Validate every contact first (one 400 naming each bad row), then write the
     campaign, one ``not_launched`` call per contact and its row, all at once."""
     if is_resource_id(body.assistant_id):
@@ -151,6 +153,7 @@ async def create(session: AsyncSession, principal: Principal, body: CampaignCrea
         call_retry_config=retry_config,
         from_phone_number=from_phone_number,
         max_concurrent_calls=body.max_concurrent_calls,
+        scheduled_at=body.scheduled_at,
         created_by_id=principal.user_id,
         created_at=now,
         updated_at=now,
@@ -194,7 +197,7 @@ async def create(session: AsyncSession, principal: Principal, body: CampaignCrea
             }
         )
     await repo.add(session, campaign, calls, rows)
-    if body.launch:  # SDK 0.3.0: launch at once
+    if launch:  # SDK 0.1.1-0.3.0: launch at once
         await _launch_all(session, campaign, body.scheduled_at, now)
     return await _view(session, campaign)
 

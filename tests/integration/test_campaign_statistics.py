@@ -260,7 +260,7 @@ async def test_every_figure_on_a_campaign_in_known_states(api: Api) -> None:
         "Bob",
         "Call back Tuesday",
     )
-    assert "hot" not in stats["leads"]  # SDK 0.3.0-0.4.0 names only for those SDKs
+    assert "hot" not in stats["leads"]  # SDK 0.3.0's names, for that SDK only
     extraction = stats["data_extraction"]
     assert extraction["fields"] == ["email", "budget"]
     assert extraction["real_exchanges"] == 4 and extraction["with_any_field"] == 3

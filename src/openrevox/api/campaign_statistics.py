@@ -1,7 +1,7 @@
 """``GET /campaigns/{id}/statistics``: SDK ``client.campaigns.statistics(id)`` (0.3.0+).
 
-The models document the answer in OpenAPI (the SDK 0.5.0 ``Statistics``, plus the
-older ``leads.hot`` / ``leads.warm``); like every route, the answer is built as plain
+The models document the answer in OpenAPI (the SDK 0.5.0 ``Statistics``, plus SDK
+0.3.0's ``leads.hot`` / ``leads.warm``); like every route, the answer is built as plain
 data and not re-validated (docs/architecture.md). Figures: docs/campaigns.md#statistics.
 """
 

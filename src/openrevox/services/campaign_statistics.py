@@ -62,8 +62,8 @@ async def statistics(
     interested = [_lead(lead) for lead in leads if lead.outcome in HOT_LEAD_OUTCOMES]
     callbacks = [_lead(lead) for lead in leads if lead.outcome in CALLBACK_OUTCOMES]
     lead_lists: dict[str, Any] = {"interested": interested, "callback_requested": callbacks}
-    if compat is not None and compat.version is not None and compat.version < (0, 5, 0):
-        lead_lists |= {"hot": interested, "warm": callbacks}  # SDK 0.3.0-0.4.0 names
+    if compat is not None and compat.version is not None and compat.version < (0, 4, 0):
+        lead_lists |= {"hot": interested, "warm": callbacks}  # SDK 0.3.0's names
     return {
         "campaign": {
             "id": campaign.id,

@@ -4,6 +4,7 @@ and the local voice offline."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import wave
@@ -153,6 +154,25 @@ async def test_cache_expires_after_its_ttl(database_url: str, cartesia: FakeCart
         names = [v["name"] for v in (await api.client.get("/voices")).json()["voices"]]
         assert "Newcomer" in names
         assert len(cartesia.requests_to("GET", "/voices")) == 2
+
+
+async def test_concurrent_lists_share_one_catalog_fetch(
+    database_url: str, cartesia: FakeCartesia
+) -> None:
+    async with serve(database_url, **vendors(cartesia, None)) as api:
+        cartesia.delay = 0.3
+        answers = await asyncio.gather(*(api.client.get("/voices") for _ in range(5)))
+        assert {len(a.json()["voices"]) for a in answers} == {3}
+        assert len(cartesia.requests_to("GET", "/voices")) == 1
+
+
+async def test_an_empty_key_setting_is_no_key(database_url: str, cartesia: FakeCartesia) -> None:
+    settings = {**vendors(cartesia, None), "cartesia_api_key": ""}
+    async with serve(database_url, **settings) as api:
+        assert (await api.client.get("/voices")).json() == {"voices": []}
+        local = (await api.client.get("/voices/local")).json()["voices"][0]
+        assert local["standsInFor"] == ["cartesia", "elevenlabs", "gradium"]
+        assert cartesia.requests == []
 
 
 # ---- clone, retrieve, delete ----

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import SecretStr
+
 from openrevox.config import Settings
 from openrevox.errors import Conflict, InvalidInput, NotFound, OpenrevoxError
 from openrevox.providers.voices import local
@@ -54,13 +56,17 @@ class VoiceProviderUnsupported(OpenrevoxError):
 def vendor_for(settings: Settings, provider: str) -> CartesiaVoices | ElevenLabsVoices | None:
     """The adapter of ``provider`` when its key is configured."""
     timeout = settings.voice_provider_timeout_secs
-    if provider == "cartesia" and settings.cartesia_api_key is not None:
-        key = settings.cartesia_api_key.get_secret_value()
+    if provider == "cartesia" and (key := _secret(settings.cartesia_api_key)):
         return CartesiaVoices(settings.cartesia_base_url, key, timeout=timeout)
-    if provider == "elevenlabs" and settings.elevenlabs_api_key is not None:
-        key = settings.elevenlabs_api_key.get_secret_value()
+    if provider == "elevenlabs" and (key := _secret(settings.elevenlabs_api_key)):
         return ElevenLabsVoices(settings.elevenlabs_base_url, key, timeout=timeout)
     return None
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    """A configured key; an empty one (``OPENREVOX_X_API_KEY=``) is no key."""
+    secret = value.get_secret_value().strip() if value is not None else ""
+    return secret or None
 
 
 def _cache_key(vendor: CartesiaVoices | ElevenLabsVoices) -> str:
@@ -277,7 +283,7 @@ class VoiceService:
                 volume=body.volume if cartesia else None,
             )
         key_setting = KEY_SETTINGS[body.provider]
-        if body.provider == "gradium" and self.settings.gradium_api_key is not None:
+        if body.provider == "gradium" and _secret(self.settings.gradium_api_key):
             raise VoiceProviderUnsupported("previews of gradium voices are not supported yet")
         if not self.settings.local_speech_fallback:
             raise VoiceProviderNotConfigured(

@@ -582,3 +582,33 @@ async def test_delete_refuses_while_a_call_is_live_then_archives(api: Api) -> No
     call = (await api.client.get(f"/call/{ids[0]}")).json()["call"]
     assert call["campaign"] == {"id": cid, "name": "Spring"}
     assert (await api.client.delete(f"/campaigns/{cid}")).status_code == 404
+
+
+async def test_an_assistant_update_keeps_the_campaigns_retry_config(api: Api) -> None:
+    assistant = await create_assistant(api)
+    campaign = await create_campaign(
+        api, count=2, assistant_id=assistant["id"], call_retry_config=MONDAY_PARIS
+    )
+    plain = await create_campaign(api, count=1, assistant_id=assistant["id"])
+    ids = await call_ids(api, campaign["id"])
+    await launch(api, campaign["id"])
+    before = (await api.client.get(f"/call/{ids[0]}")).json()["call"]
+    changed = {**ALWAYS, "max_retry_attempts": 5}
+    response = await api.client.patch(
+        f"/assistants/{assistant['id']}",
+        json={
+            "prompt": "New: you call {{first_name}} from {{company}}.",
+            "call_retry_config": changed,
+        },
+    )
+    assert response.status_code == 200, response.text
+    for call_id in ids:
+        call = (await api.client.get(f"/call/{call_id}")).json()["call"]
+        assert call["assistant"]["prompt"].startswith("New:")  # the new snapshot
+        assert call["call_retry_config"]["timezone"] == "Europe/Paris"  # still the campaign's
+        assert call["call_retry_config"]["max_retry_attempts"] == 2
+    after = (await api.client.get(f"/call/{ids[0]}")).json()["call"]
+    assert after["scheduled_at"] == before["scheduled_at"]  # its windows did not change
+    [other] = await call_ids(api, plain["id"])
+    call = (await api.client.get(f"/call/{other}")).json()["call"]
+    assert call["call_retry_config"]["max_retry_attempts"] == 5  # no override: the assistant's

@@ -29,6 +29,7 @@ from openrevox.domain.secrets import mask
 from openrevox.domain.templating import variables_in
 from openrevox.errors import Conflict, FieldError, InvalidInput
 from openrevox.storage.repositories import calls as repo
+from openrevox.storage.repositories.campaigns import retry_overrides as campaign_retry_configs
 
 # Calls that have not started their next attempt: an assistant update re-snapshots them.
 PENDING_STATUSES: tuple[OrderStatus, ...] = (
@@ -183,11 +184,22 @@ async def refresh_pending_calls(
             missing |= lacking
         else:
             patched.append(call)
-    await repo.set_snapshot(session, [c.id for c in patched], snapshot, now)
-    new_config = snapshot.get("call_retry_config")
+    # A campaign's call keeps its campaign's call_retry_config (docs/campaigns.md).
+    overrides = await campaign_retry_configs(session, [c.id for c in patched])
+    await repo.set_snapshot(
+        session, [c.id for c in patched if c.id not in overrides], snapshot, now
+    )
+    snapshots: dict[str, dict[str, Any]] = {}
+    by_campaign: dict[str, list[str]] = {}
+    for call_id, campaign_id, config in overrides.values():
+        snapshots.setdefault(campaign_id, {**snapshot, "call_retry_config": config})
+        by_campaign.setdefault(campaign_id, []).append(call_id)
+    for campaign_id, call_ids in by_campaign.items():
+        await repo.set_snapshot(session, call_ids, snapshots[campaign_id], now)
     for call in patched:
-        if call.status in PLANNED_STATUSES and call.retry_config != new_config:
-            await _replan(session, call, snapshot, now)
+        own = snapshots[overrides[call.id][1]] if call.id in overrides else snapshot
+        if call.status in PLANNED_STATUSES and call.retry_config != own.get("call_retry_config"):
+            await _replan(session, call, own, now)
     return UnpatchedCalls(unpatched, sorted(missing)) if unpatched else None
 
 

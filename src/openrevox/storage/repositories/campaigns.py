@@ -53,6 +53,27 @@ async def names(session: AsyncSession, campaign_ids: Iterable[str]) -> dict[str,
     return {campaign_id: name for campaign_id, name in rows}
 
 
+async def retry_overrides(
+    session: AsyncSession, call_ids: Sequence[str]
+) -> dict[str, tuple[str, str, Any]]:
+    """Of these calls, those whose campaign has its own ``call_retry_config``:
+    ``{call id: (call id, campaign id, config)}``."""
+    result: dict[str, tuple[str, str, Any]] = {}
+    for start in range(0, len(call_ids), STREAM_BATCH):
+        rows = await session.execute(
+            select(Call.id, Campaign.id, Campaign.call_retry_config)
+            .join(Campaign, Campaign.id == Call.campaign_id)
+            .where(
+                Call.id.in_(list(call_ids[start : start + STREAM_BATCH])),
+                Campaign.call_retry_config.is_not(None),
+            )
+        )
+        for call_id, campaign_id, config in rows:
+            if config is not None:  # JSON null on some backends
+                result[call_id] = (call_id, campaign_id, config)
+    return result
+
+
 async def add(
     session: AsyncSession,
     campaign: Campaign,

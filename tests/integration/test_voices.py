@@ -22,7 +22,13 @@ from openrevox.config import Settings
 from openrevox.services import auth
 from openrevox.storage.database import Database
 from openrevox.storage.migrate import upgrade_async
-from openrevox.testing.fake_cartesia import FakeCartesia, VendorFailure, mp3_duration
+from openrevox.storage.repositories import voices as voices_repo
+from openrevox.testing.fake_cartesia import (
+    DEFAULT_CARTESIA_VOICES,
+    FakeCartesia,
+    VendorFailure,
+    mp3_duration,
+)
 from openrevox.testing.fake_elevenlabs import FakeElevenLabs
 
 CARTESIA_KEY = "sk_car_integration_secret"
@@ -248,6 +254,37 @@ async def test_clone_input_errors(database_url: str, cartesia: FakeCartesia) -> 
         )
         assert "7.5 MiB" in error["message"]
         assert len(cartesia.requests_to("POST", "/voices/clone")) == 1  # only the tiny clip
+
+
+async def test_a_clone_not_recorded_is_deleted_at_cartesia(
+    database_url: str, cartesia: FakeCartesia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_add(session: object, voice: object) -> None:
+        raise RuntimeError("the database refused the row")
+
+    async with serve(database_url, **vendors(cartesia, None)) as api:
+        monkeypatch.setattr(voices_repo, "add", broken_add)
+        body = {"audio": CLIP, "contentType": "audio/wav", "language": "en", "name": "Lost"}
+        try:
+            response = await api.client.post("/voices/clone", json=body)
+            assert response.status_code == 500
+        except RuntimeError:
+            pass  # the in-process transport re-raises what the app answered 500 for
+        assert len(cartesia.requests_to("POST", "/voices/clone")) == 1
+        (deleted,) = cartesia.deleted
+        assert deleted not in {v["id"] for v in DEFAULT_CARTESIA_VOICES}
+        assert not any(v["is_owner"] for v in cartesia.voices.values())
+
+
+async def test_nul_characters_are_refused(database_url: str, cartesia: FakeCartesia) -> None:
+    async with serve(database_url, **vendors(cartesia, None)) as api:
+        body = {"audio": CLIP, "contentType": "audio/wav", "language": "en", "name": "A\u0000B"}
+        error = error_of(await api.client.post("/voices/clone", json=body), 400)
+        assert error["fields"][0]["path"] == "name"
+        preview = {"provider": "cartesia", "voiceId": BARBER, "text": "Hi\u0000"}
+        error = error_of(await api.client.post("/voices/preview", json=preview), 400)
+        assert error["fields"][0]["path"] == "text"
+        assert cartesia.requests == []
 
 
 async def test_clone_needs_the_cartesia_key(database_url: str) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from openrevox.schemas.assistant_parts import VOICE_SPEED_RANGE, VOICE_VOLUME_RANGE, VoiceProvider
-from openrevox.schemas.common import Finite, Name, StrictModel, WireModel, at
+from openrevox.schemas.common import Finite, Name, StrictModel, WireModel, at, reject_nul
 
 VoiceLanguage = Literal["en", "fr", "es", "de", "it", "pt", "ru", "zh"]
 CloneContentType = Literal[
@@ -27,6 +27,12 @@ class VoiceCloneRequest(StrictModel):
     language: VoiceLanguage
     name: Name
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        reject_nul(data)
+        return data
+
 
 class VoicePreviewRequest(StrictModel):
     """``POST /voices/preview``. ``model`` and ``volume`` apply to Cartesia only (the SDK
@@ -38,6 +44,12 @@ class VoicePreviewRequest(StrictModel):
     speed: Finite | None = None
     text: str | None = Field(default=None, max_length=MAX_PREVIEW_CHARS)
     volume: Finite | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        reject_nul(data)
+        return data
 
     @model_validator(mode="after")
     def _ranges(self) -> VoicePreviewRequest:

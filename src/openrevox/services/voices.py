@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +25,7 @@ from openrevox.providers.voices import local
 from openrevox.providers.voices.base import (
     CatalogVoice,
     Speech,
-    VoiceProviderError,
     VoiceProviderNotConfigured,
-    VoiceVendor,
 )
 from openrevox.providers.voices.cartesia import CartesiaVoices
 from openrevox.providers.voices.elevenlabs import ElevenLabsVoices
@@ -199,8 +197,7 @@ class VoiceService:
 
     async def clone(self, principal: Principal, body: VoiceCloneRequest) -> dict[str, Any]:
         clip = decode_clip(body.audio)
-        vendor = self._vendor("cartesia", purpose="cloning")
-        assert isinstance(vendor, CartesiaVoices)
+        vendor = self._cartesia("cloning a voice")
         info = await vendor.clone(clip, body.content_type, name=body.name, language=body.language)
         row = ClonedVoice(
             id=new_id(),
@@ -209,12 +206,17 @@ class VoiceService:
             provider_voice_id=info.id,
             name=body.name,
             language=body.language,
-            description=info.description or None,
+            description=(info.description or "").replace("\x00", "") or None,
             created_by_id=principal.user_id,
             created_at=utcnow(),
         )
-        async with self.db.write() as session:
-            repo.add(session, row)
+        try:
+            async with self.db.write() as session:
+                repo.add(session, row)
+        except BaseException:
+            # Not recorded: do not leave an orphan voice in the shared Cartesia account.
+            await _quietly(vendor.delete_voice(info.id))
+            raise
         self.cache.invalidate("cartesia")
         log.info("voice cloned: %s (cartesia %s) for %s", row.id, info.id, row.organization_id)
         return {
@@ -249,8 +251,7 @@ class VoiceService:
                 f"voice {row.name!r} is used by assistant(s) {names}{more}: give them another "
                 "voice before deleting it"
             )
-        vendor = self._vendor(row.provider, purpose="deleting a cloned voice")
-        assert isinstance(vendor, CartesiaVoices)
+        vendor = self._cartesia("deleting a cloned voice")
         existed = await vendor.delete_voice(row.provider_voice_id)
         if not existed:
             log.info("voice %s was already gone at Cartesia", row.provider_voice_id)
@@ -298,6 +299,12 @@ class VoiceService:
 
     # ---- helpers ----
 
+    def _cartesia(self, purpose: str) -> CartesiaVoices:
+        vendor = vendor_for(self.settings, "cartesia")
+        if not isinstance(vendor, CartesiaVoices):
+            raise VoiceProviderNotConfigured(f"{purpose} needs {KEY_SETTINGS['cartesia']}")
+        return vendor
+
     def _vendor(
         self, provider: str, *, purpose: str = "looking voices up"
     ) -> CartesiaVoices | ElevenLabsVoices:
@@ -309,6 +316,13 @@ class VoiceService:
         raise VoiceProviderNotConfigured(
             f"{purpose} with {provider} needs {KEY_SETTINGS[provider]}"
         )
+
+
+async def _quietly(action: Awaitable[object]) -> None:
+    try:
+        await action
+    except Exception:
+        log.warning("could not undo a Cartesia clone", exc_info=True)
 
 
 def decode_clip(audio: str) -> bytes:
@@ -351,13 +365,3 @@ def _clone_wire(row: ClonedVoice) -> dict[str, Any]:
 
 def _timestamp(value: Any) -> str:
     return str(value.isoformat()).replace("+00:00", "Z")
-
-
-__all__: Sequence[str] = [
-    "CatalogCache",
-    "VoiceProviderError",
-    "VoiceService",
-    "VoiceVendor",
-    "decode_clip",
-    "vendor_for",
-]

@@ -209,6 +209,12 @@ async def test_clone_is_recorded_for_the_organization_only(
         }
         assert sum(v["id"] == cloned["cartesiaVoiceId"] for v in mine) == 1
         # Cartesia lists the clone in the shared account; the other organization never sees it.
+        # A preview by our id or Cartesia's speaks the clone.
+        for voice_id in (cloned["id"], cloned["cartesiaVoiceId"]):
+            body = {"provider": "cartesia", "voiceId": voice_id, "text": "Mine."}
+            assert (await api.client.post("/voices/preview", json=body)).status_code == 200
+        assert [s["voice"]["id"] for s in cartesia.syntheses] == [cloned["cartesiaVoiceId"]] * 2
+        cartesia.syntheses.clear()
         theirs = (await api.other.get("/voices")).json()["voices"]
         assert cloned["cartesiaVoiceId"] not in {v["id"] for v in theirs}
         retrieved = await api.client.get(

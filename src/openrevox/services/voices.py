@@ -149,14 +149,19 @@ class VoiceService:
             }
         result = [_clone_wire(row) for row in own]
         shown = {(row.provider, row.provider_voice_id) for row in own}
-        for provider in CATALOG_PROVIDERS:
-            vendor = vendor_for(self.settings, provider)
-            if vendor is None:
-                continue
-            for voice in await self.cache.get(vendor):
-                if voice.id in recorded[provider] or (provider, voice.id) in shown:
+        configured = [
+            vendor
+            for vendor in (vendor_for(self.settings, p) for p in CATALOG_PROVIDERS)
+            if vendor is not None
+        ]
+        # Both vendors are asked at once; either failing fails the list (docs/voices.md).
+        catalogs = await asyncio.gather(*(self.cache.get(vendor) for vendor in configured))
+        for vendor, catalog in zip(configured, catalogs, strict=True):
+            for voice in catalog:
+                key = (vendor.provider, voice.id)
+                if voice.id in recorded[vendor.provider] or key in shown:
                     continue
-                shown.add((provider, voice.id))
+                shown.add(key)
                 result.append(voice.to_wire())
         return result
 
@@ -267,8 +272,13 @@ class VoiceService:
         """The text spoken by the voice: the vendor's when its key is set, else the local
         voice (when the fallback is on)."""
         text = (body.text if body.text is not None else DEFAULT_PREVIEW_TEXT).strip()
+        voice_id = body.voice_id
         async with self.db.read() as session:
-            row = await repo.find(session, body.provider, body.voice_id)
+            row = await repo.find(session, body.provider, voice_id)
+            if row is None:  # our id of one of the organization's clones
+                own = await repo.live_by_id(session, principal.organization_id, voice_id)
+                if own is not None and own.provider == body.provider:
+                    voice_id = own.provider_voice_id
         if row is not None and (
             row.organization_id != principal.organization_id or row.deleted_at is not None
         ):
@@ -277,7 +287,7 @@ class VoiceService:
         vendor = vendor_for(self.settings, body.provider)
         if vendor is not None:
             return await vendor.synthesize(
-                body.voice_id,
+                voice_id,
                 text,
                 model=body.model if cartesia else None,
                 speed=body.speed,

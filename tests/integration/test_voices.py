@@ -369,6 +369,17 @@ async def test_retrieve(
         assert error_of(gradium, 422)["code"] == "voice_provider_unsupported"
 
 
+async def test_ids_that_name_no_voice_are_not_found(
+    database_url: str, cartesia: FakeCartesia
+) -> None:
+    async with serve(database_url, **vendors(cartesia, None)) as api:
+        for voice_id in ("%00", "a%0Ab", "x" * 300):
+            got = await api.client.get(f"/voices/{voice_id}", params={"provider": "cartesia"})
+            error_of(got, 404)
+            error_of(await api.client.delete(f"/voices/{voice_id}"), 404)
+        assert cartesia.requests == []
+
+
 async def test_retrieve_without_the_key_names_the_setting(database_url: str) -> None:
     async with serve(database_url) as api:
         response = await api.client.get(f"/voices/{RACHEL}", params={"provider": "elevenlabs"})

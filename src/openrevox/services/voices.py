@@ -180,6 +180,7 @@ class VoiceService:
     # ---- retrieve ----
 
     async def retrieve(self, principal: Principal, voice_id: str, provider: str) -> VoiceDetail:
+        _require_plausible(voice_id)
         async with self.db.read() as session:
             row = await repo.find(session, provider, voice_id)
             if row is None:
@@ -237,6 +238,7 @@ class VoiceService:
     async def delete(self, principal: Principal, voice_id: str) -> None:
         """Delete one of the organization's clones, at the vendor too; refused (409) while
         a live assistant's ``voice.id`` names it."""
+        _require_plausible(voice_id, what="cloned voice")
         async with self.db.read() as session:
             row = await repo.live_by_id(session, principal.organization_id, voice_id)
             if row is None:
@@ -333,6 +335,13 @@ async def _quietly(action: Awaitable[object]) -> None:
         await action
     except Exception:
         log.warning("could not undo a Cartesia clone", exc_info=True)
+
+
+def _require_plausible(voice_id: str, *, what: str = "voice") -> None:
+    """An id that can name no voice (too long, control characters) is not found, without a
+    query (PostgreSQL refuses NUL in text)."""
+    if len(voice_id) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in voice_id):
+        raise NotFound(f"{what} {voice_id[:50]!r} not found")
 
 
 def decode_clip(audio: str) -> bytes:

@@ -18,6 +18,7 @@ from openrevox.api import (
     campaigns,
     errors,
     recordings,
+    twilio_voice,
     twilio_webhooks,
     voices,
 )
@@ -102,4 +103,5 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = False) -> F
     app.include_router(phone_numbers_api.router)
     app.include_router(voices.router)
     twilio_webhooks.include(app)
+    twilio_voice.include(app)
     return app

@@ -164,6 +164,14 @@ class Settings(BaseSettings):
     twilio_max_attempt_secs: float = Field(
         default=3 * 3600.0, gt=0, description="An attempt still live after this is hung up."
     )
+    # Inbound calls (docs/phone_numbers.md).
+    precall_lookup_timeout_secs: float = Field(
+        default=5.0,
+        gt=0,
+        le=14,
+        description="An assistant's precall_lookup_url must answer within this (Twilio "
+        "waits 15 s for the call's TwiML).",
+    )
     twilio_media_wait_secs: float = Field(
         default=15.0,
         ge=0,

@@ -50,3 +50,57 @@ def test_numbers_add_list_remove(sync_database_url: str) -> None:
     assert code == 1 and "is not a phone number of 'acme'" in err
     code, out, _ = run(url, "numbers", "list", "--org", "acme")
     assert "+1415555010" not in out
+
+
+def test_numbers_simulate_inbound(sync_database_url: str) -> None:
+    import asyncio
+
+    from openrevox.schemas.assistants import AssistantCreate
+    from openrevox.schemas.phone_numbers import PhoneNumberCreate
+    from openrevox.services import assistants, auth, phone_numbers
+    from openrevox.services.auth import Principal
+    from openrevox.storage.database import Database
+    from openrevox.storage.migrate import upgrade_async
+    from openrevox.testing.fake_openai import FakeOpenAI
+
+    url = sync_database_url
+
+    async def seed() -> None:
+        await upgrade_async(url)
+        db = Database(url)
+        try:
+            async with db.write() as session:
+                issued = await auth.issue_key(
+                    session, organization_name="acme", email="a@acme.test", country="US"
+                )
+                principal = Principal(issued.organization.id, issued.user.id, issued.api_key.id)
+                body = AssistantCreate(name="Reception", prompt="You are Ava.")
+                view = await assistants.create(session, principal, body)
+                number = PhoneNumberCreate(
+                    phone_number="+14155550100",
+                    provider="twilio",
+                    inbound_assistant_id=view.assistant.id,
+                )
+                await phone_numbers.create(session, issued.organization.id, None, number)
+        finally:
+            await db.dispose()
+
+    asyncio.run(seed())
+    with FakeOpenAI(default="Hello, how can I help?") as llm:
+        env = {
+            "OPENREVOX_DATABASE_URL": url,
+            "OPENREVOX_OPENAI_BASE_URL": llm.base_url,
+            "OPENREVOX_OPENAI_API_KEY": "test-key",
+            "OPENREVOX_USER_INACTIVITY_TIMEOUT_SECS": "0",
+        }
+        runner = CliRunner()
+        args = ["numbers", "simulate-inbound", "+14155550100", "--from", "+12125550199"]
+        result = runner.invoke(app, [*args, "--say", "Hi there.", "--say", "Bye!"], env=env)
+        assert result.exit_code == 0, result.stderr
+        assert "post_processing" in result.stderr
+        assert len(result.stdout.strip().splitlines()[-1]) == 36  # the call id
+        assert any("Hi there." in str(r.body) for r in llm.requests)
+        rejected = runner.invoke(
+            app, ["numbers", "simulate-inbound", "+14155550101", "--from", "+1212"], env=env
+        )
+        assert rejected.exit_code == 1 and "rejected" in rejected.stderr

@@ -150,3 +150,37 @@ def remove(
         _fail(exc.message)
         return
     typer.echo(f"removed {removed}")
+
+
+@app.command("simulate-inbound")
+def simulate_inbound(
+    number: Annotated[str, typer.Argument(help="The number called (one of ours)")],
+    caller: Annotated[str, typer.Option("--from", help="The caller's number")],
+    line: Annotated[
+        list[str] | None,
+        typer.Option("--say", help="What the caller says, one option per turn"),
+    ] = None,
+) -> None:
+    """Place an inbound test call on the simulated network: the caller talks with the
+    number's inbound assistant (the LLM of the settings). Prints the call id last."""
+    from openrevox.config import Settings
+    from openrevox.services.inbound_simulated import simulate_inbound_call
+
+    settings = Settings()
+
+    async def work(db: Database) -> tuple[str, str, str | None]:
+        answer = await simulate_inbound_call(
+            db, settings, to_number=number, from_number=caller, script=line or None
+        )
+        return answer.kind, answer.reason, answer.call_id
+
+    kind, reason, call_id = with_database(work)
+    if kind == "rejected":
+        _fail(f"rejected: {reason}")
+    if kind == "errored":
+        err.print(f"[red]errored:[/red] {reason}")
+    else:
+        err.print("the call was answered and is in post_processing")
+    typer.echo(call_id)
+    if kind == "errored":
+        raise typer.Exit(1)

@@ -527,6 +527,35 @@ async def test_preview_offline_speaks_with_the_local_voice(database_url: str) ->
             assert audio.getnframes() / audio.getframerate() < seconds * 0.85
 
 
+async def test_local_synthesis_does_not_block_the_event_loop(database_url: str) -> None:
+    text = " ".join(["The quick brown fox jumps over the lazy dog again."] * 3)
+    async with serve(database_url) as api:
+        body = {"provider": "elevenlabs", "voiceId": RACHEL, "text": text}
+        await api.client.post("/voices/preview", json={**body, "text": "Warm up."})
+        gaps: list[float] = []
+        done = asyncio.Event()
+
+        async def heartbeat() -> None:
+            loop = asyncio.get_running_loop()
+            last = loop.time()
+            while not done.is_set():
+                await asyncio.sleep(0.01)
+                now = loop.time()
+                gaps.append(now - last)
+                last = now
+
+        beating = asyncio.create_task(heartbeat())
+        started = asyncio.get_running_loop().time()
+        response = await api.client.post("/voices/preview", json=body)
+        took = asyncio.get_running_loop().time() - started
+        done.set()
+        await beating
+        assert response.status_code == 200 and response.headers["x-voice-engine"] == "local-piper"
+        # Synthesis on the loop would stall it for the whole synthesis.
+        assert took > 0.3
+        assert max(gaps) < max(0.25, took / 3), (max(gaps), took)
+
+
 # ---- the local extension ----
 
 

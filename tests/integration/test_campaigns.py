@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from openrevox.services import auth, call_export, campaign_export
 from openrevox.storage.models import Call, Campaign, CampaignRow
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, own_numbers
 from tests.integration.test_calls import ALWAYS, MONDAY_PARIS, create_assistant
 
 NUMBERS = [f"+1202555{n:04d}" for n in range(1000, 1100)]
@@ -102,6 +102,7 @@ async def table_counts(api: Api) -> tuple[int, int, int]:
 
 
 async def test_create_materialises_each_contact_as_a_not_launched_call(api: Api) -> None:
+    await own_numbers(api.client, "+14155550000")
     assistant = await create_assistant(api)
     campaign = await create_campaign(
         api,
@@ -394,6 +395,7 @@ async def test_concurrent_pause_and_resume_never_leave_a_campaign_half_paused(ap
 
 
 async def test_update_reaches_calls_not_over(api: Api) -> None:
+    await own_numbers(api.client, "+14155550000", "+14155550001")
     campaign = await create_campaign(api, count=4, from_phone_number="+14155550000")
     cid = campaign["id"]
     ids = await call_ids(api, cid)

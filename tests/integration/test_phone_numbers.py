@@ -198,3 +198,22 @@ async def test_deleting_a_number_in_use_is_refused_naming_the_users(api: Api) ->
     assert (await api.client.get("/phone-numbers")).json() == {"phone_numbers": []}
     gone = await api.client.delete(f"/phone-numbers/{added['id']}")
     assert gone.status_code == 404
+
+
+async def test_campaigns_call_from_owned_numbers_and_keep_them(api: Api) -> None:
+    from tests.integration.test_campaigns import create_campaign
+
+    refused = await create_campaign(api, status=400, from_phone_number=NUMBER)
+    paths = [f["path"] for f in refused["error"]["fields"]]
+    assert "from_phone_number" in paths
+    added = await add(api)
+    campaign = await create_campaign(api, name="Spring drive", from_phone_number=NUMBER)
+    assert campaign["from_phone_number"] == NUMBER
+    patched = await api.client.patch(
+        f"/campaigns/{campaign['id']}", json={"from_phone_number": "+14155550199"}
+    )
+    assert patched.status_code == 400
+    assert patched.json()["error"]["fields"][0]["path"] == "from_phone_number"
+    in_use = await api.client.delete(f"/phone-numbers/{added['id']}")
+    assert in_use.status_code == 409
+    assert "Spring drive" in in_use.json()["error"]["message"]

@@ -31,7 +31,7 @@ from openrevox.domain.scheduling import (
 from openrevox.domain.scheduling.states import ACTION_SOURCES
 from openrevox.errors import Conflict, FieldError, InvalidInput, NotFound
 from openrevox.schemas.campaigns import CampaignCreate, CampaignLaunch, CampaignUpdate
-from openrevox.services import assistants
+from openrevox.services import assistants, phone_numbers
 from openrevox.services import calls as call_service
 from openrevox.services.auth import Principal
 from openrevox.services.call_snapshots import required_variables, status_for, stored_snapshot
@@ -116,6 +116,12 @@ async def create(
     from_phone_number = None
     if body.from_phone_number:
         from_phone_number = _phone(body.from_phone_number, country, "from_phone_number", errors)
+    try:
+        await phone_numbers.require_owned(
+            session, principal.organization_id, from_phone_number, "from_phone_number"
+        )
+    except InvalidInput as exc:
+        errors.extend(exc.fields)
     needed = required_variables(snapshot)
     numbers: list[str] = []
     first_row: dict[str, int] = {}
@@ -277,6 +283,9 @@ async def update(
             )
             if errors:
                 raise _invalid(errors, 0)
+            await phone_numbers.require_owned(
+                session, principal.organization_id, number, "from_phone_number"
+            )
         campaign.from_phone_number = number
         await repo.update_calls(
             session, campaign.id, UPDATABLE, {"from_phone_number": number, "updated_at": now}

@@ -9,6 +9,7 @@ updates or on locked call rows: it applies to all of them or to none.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,13 +31,13 @@ from openrevox.domain.scheduling import (
 )
 from openrevox.domain.scheduling.states import ACTION_SOURCES
 from openrevox.errors import Conflict, FieldError, InvalidInput, NotFound
-from openrevox.schemas.campaigns import CampaignCreate, CampaignLaunch, CampaignUpdate
+from openrevox.schemas.campaigns import CampaignCreate, CampaignLaunch, CampaignUpdate, ContactIn
 from openrevox.services import assistants, phone_numbers
 from openrevox.services import calls as call_service
 from openrevox.services.auth import Principal
 from openrevox.services.call_snapshots import required_variables, status_for, stored_snapshot
 from openrevox.services.call_wire import CallView, Compat, member, timestamp
-from openrevox.storage.models import Assistant, Call, Campaign, CampaignRow, User, new_id, utcnow
+from openrevox.storage.models import Assistant, Campaign, CampaignRow, User, new_id, utcnow
 from openrevox.storage.repositories import calls as call_repo
 from openrevox.storage.repositories import campaigns as repo
 from openrevox.storage.repositories import organizations
@@ -122,31 +123,11 @@ async def create(
         )
     except InvalidInput as exc:
         errors.extend(exc.fields)
-    needed = required_variables(snapshot)
-    numbers: list[str] = []
-    first_row: dict[str, int] = {}
-    for index, contact in enumerate(body.contacts):
-        path = f"contacts[{index}]"
-        number = _phone(contact.to_phone_number, country, f"{path}.to_phone_number", errors)
-        numbers.append(number or "")
-        if number:
-            if number in first_row:
-                errors.append(
-                    FieldError(
-                        f"{path}.to_phone_number",
-                        f"{number} is already contacts[{first_row[number]}]; "
-                        "each number is called once per campaign",
-                    )
-                )
-            else:
-                first_row[number] = index
-        for name in sorted(needed - set(contact.prompt_variables)):
-            errors.append(
-                FieldError(
-                    f"{path}.prompt_variables.{name}",
-                    f"is required: the assistant uses {{{{{name}}}}}",
-                )
-            )
+    # Pure work proportional to the rows (numbers, variables): off the event loop.
+    numbers, row_errors = await asyncio.to_thread(
+        _check_contacts, body.contacts, country, required_variables(snapshot)
+    )
+    errors += row_errors
     if errors:
         raise _invalid(errors, len(body.contacts))
     now = utcnow()
@@ -206,6 +187,39 @@ async def create(
     if launch:  # SDK 0.1.1-0.3.0: launch at once
         await _launch_all(session, campaign, body.scheduled_at, now)
     return await _view(session, campaign)
+
+
+def _check_contacts(
+    contacts: Sequence[ContactIn], country: str | None, needed: set[str]
+) -> tuple[list[str], list[FieldError]]:
+    """Each contact's number in E.164 (``""`` when invalid) and every problem of every
+    row: an invalid number, a number given twice, a missing variable."""
+    errors: list[FieldError] = []
+    numbers: list[str] = []
+    first_row: dict[str, int] = {}
+    for index, contact in enumerate(contacts):
+        path = f"contacts[{index}]"
+        number = _phone(contact.to_phone_number, country, f"{path}.to_phone_number", errors)
+        numbers.append(number or "")
+        if number:
+            if number in first_row:
+                errors.append(
+                    FieldError(
+                        f"{path}.to_phone_number",
+                        f"{number} is already contacts[{first_row[number]}]; "
+                        "each number is called once per campaign",
+                    )
+                )
+            else:
+                first_row[number] = index
+        for name in sorted(needed - set(contact.prompt_variables)):
+            errors.append(
+                FieldError(
+                    f"{path}.prompt_variables.{name}",
+                    f"is required: the assistant uses {{{{{name}}}}}",
+                )
+            )
+    return numbers, errors
 
 
 # ---- read ----
@@ -310,11 +324,27 @@ async def _assistant_retry_config(session: AsyncSession, assistant_id: str) -> A
 async def _apply_retry_config(
     session: AsyncSession, campaign_id: str, config: Any, now: datetime
 ) -> None:
-    for call in await repo.calls_in(session, campaign_id, UPDATABLE):
-        call.assistant_snapshot = {**call.assistant_snapshot, "call_retry_config": config}
-        call.updated_at = now
-        if call.status not in PLANNED:
-            continue  # paused: planned on resume; not launched: on launch; calling: on its end
+    """The calls not over take ``config`` in their snapshot (one statement); the planned
+    ones are planned again under it (one statement per new instant)."""
+    await repo.set_retry_config(session, campaign_id, UPDATABLE, config, now)
+    planned = await repo.calls_in(session, campaign_id, sorted(PLANNED))
+    for (status, at, first), ids in (
+        await asyncio.to_thread(_replan_all, planned, config, now)
+    ).items():
+        values: dict[str, Any] = {"status": status, "next_attempt_at": at}
+        if first:  # not dialled yet: its planned start moves too
+            values["scheduled_at"] = at
+        await repo.set_planned_from(session, ids, PLANNED, values)
+
+
+def _replan_all(
+    calls: Sequence[repo.PlanRow], config: Any, now: datetime
+) -> dict[tuple[str, datetime, bool], list[str]]:
+    """Pure: planned calls by (status, next attempt, not dialled yet) under ``config``:
+    from the time asked when not dialled yet, else the planned retry moved into the
+    windows. A paused call is planned on resume, a calling one when its attempt ends."""
+    result: dict[tuple[str, datetime, bool], list[str]] = {}
+    for call in calls:
         try:
             zones = recipient_zones(call.to_phone_number, config)
             if call.calls_count == 0:
@@ -325,8 +355,7 @@ async def _apply_retry_config(
                     scheduled_at=call.requested_scheduled_at,
                     skip_calling_window=call.skip_calling_window,
                 )
-                call.scheduled_at = at
-            else:  # a retry is planned: keep its delay, move it into the new windows
+            else:
                 at = next_allowed_instant(
                     max(now, call.next_attempt_at or now),
                     config,
@@ -335,9 +364,9 @@ async def _apply_retry_config(
                 )
         except (NoCallingTime, InvalidRetryConfig) as exc:
             raise InvalidInput.at("call_retry_config", str(exc)) from None
-        call.next_attempt_at = at
-        call.status = status_for(at, now)
-    await session.flush()
+        key = (status_for(at, now), at, call.calls_count == 0)
+        result.setdefault(key, []).append(call.id)
+    return result
 
 
 # ---- launch ----
@@ -371,7 +400,7 @@ async def launch(
     excluded = rows_sel.call_ids if rows_sel.mode == "all_except" else ()
     selected = await repo.selected_calls(session, filters, excluded)
     now = utcnow()
-    outcome = _launch(selected, body.scheduled_at, now)
+    outcome = await _launch(session, selected, body.scheduled_at, now)
     _mark_launched(campaign, body.scheduled_at, now, launched=outcome.launched > 0)
     await session.flush()
     return outcome
@@ -396,32 +425,58 @@ async def _launch_all(
 ) -> None:
     filters = CallFilters(organization_id=campaign.organization_id, campaign_ids=[campaign.id])
     selected = await repo.selected_calls(session, filters, ())
-    _launch(selected, scheduled_at, now)
+    await _launch(session, selected, scheduled_at, now)
     _mark_launched(campaign, scheduled_at, now, launched=True)
     await session.flush()
 
 
-def _launch(calls: Sequence[Call], scheduled_at: datetime | None, now: datetime) -> LaunchOutcome:
-    launched = active = exhausted = cancelled = 0
+async def _launch(
+    session: AsyncSession,
+    calls: Sequence[repo.PlanRow],
+    scheduled_at: datetime | None,
+    now: datetime,
+) -> LaunchOutcome:
+    """Plan the ``not_launched`` calls (one update per planned instant); count the rest."""
+    planned, active, exhausted, cancelled = await asyncio.to_thread(
+        _plan_launch, calls, scheduled_at, now
+    )
+    for at, ids in planned.items():
+        await repo.set_planned(
+            session,
+            ids,
+            "not_launched",
+            {
+                "status": status_for(at, now),
+                "next_attempt_at": at,
+                "scheduled_at": at,
+                "requested_scheduled_at": scheduled_at,
+                "status_reason": None,
+                "updated_at": now,
+            },
+        )
+    launched = sum(len(ids) for ids in planned.values())
+    return LaunchOutcome(launched, active, exhausted, cancelled)
+
+
+def _plan_launch(
+    calls: Sequence[repo.PlanRow], scheduled_at: datetime | None, now: datetime
+) -> tuple[dict[datetime, list[str]], int, int, int]:
+    """Pure: the not-launched calls by planned instant, and the skipped ones counted
+    (active, attempts exhausted, cancelled)."""
+    active = exhausted = cancelled = 0
     plans: dict[tuple[str, str], datetime] = {}
+    planned: dict[datetime, list[str]] = {}
     for call in calls:
         if call.status == "not_launched":
-            config = call.assistant_snapshot.get("call_retry_config")
-            at = _first_attempt(now, config, call.to_phone_number, scheduled_at, plans)
-            call.status = status_for(at, now)
-            call.next_attempt_at = at
-            call.scheduled_at = at
-            call.requested_scheduled_at = scheduled_at
-            call.status_reason = None
-            call.updated_at = now
-            launched += 1
+            at = _first_attempt(now, call.retry_config, call.to_phone_number, scheduled_at, plans)
+            planned.setdefault(at, []).append(call.id)
         elif call.status == "cancelled":
             cancelled += 1
         elif call.status in LAUNCH_ACTIVE:
             active += 1
         else:  # completed, errored: the order is over, its attempts spent
             exhausted += 1
-    return LaunchOutcome(launched, active, exhausted, cancelled)
+    return planned, active, exhausted, cancelled
 
 
 def _first_attempt(
@@ -486,29 +541,40 @@ async def resume(session: AsyncSession, principal: Principal, campaign_id: str) 
         status = await _status_word(session, campaign)
         raise Conflict(f"cannot resume a campaign that is {status}: none of its calls is paused")
     now = utcnow()
-    for call in paused:
-        if call.claimed_by is not None:  # the attempt live at the pause still is
-            call.status = "calling"
-        else:
-            config = call.assistant_snapshot.get("call_retry_config")
-            planned = call.next_attempt_at or call.requested_scheduled_at
-            try:
-                zones = recipient_zones(call.to_phone_number, config)
-                at = first_attempt_at(
-                    now,
-                    config,
-                    zones,
-                    scheduled_at=planned,
-                    skip_calling_window=call.skip_calling_window,
-                )
-            except (NoCallingTime, InvalidRetryConfig) as exc:
-                raise InvalidInput.at("call_retry_config", str(exc)) from None
-            call.next_attempt_at = at
-            call.status = status_for(at, now)
-        call.status_reason = None
-        call.updated_at = now
+    resumed = await asyncio.to_thread(_plan_resume, paused, now)
+    for (status, next_at), ids in resumed.items():
+        values: dict[str, Any] = {"status": status, "status_reason": None, "updated_at": now}
+        if next_at is not None:
+            values["next_attempt_at"] = next_at
+        await repo.set_planned(session, ids, "paused", values)
     campaign.updated_at = now
     await session.flush()
+
+
+def _plan_resume(
+    paused: Sequence[repo.PlanRow], now: datetime
+) -> dict[tuple[str, datetime | None], list[str]]:
+    """Pure: paused calls by (new status, next attempt) — ``calling`` (no new time) when
+    the attempt live at the pause still is."""
+    resumed: dict[tuple[str, datetime | None], list[str]] = {}
+    for call in paused:
+        if call.claimed_by is not None:
+            resumed.setdefault(("calling", None), []).append(call.id)
+            continue
+        planned = call.next_attempt_at or call.requested_scheduled_at
+        try:
+            zones = recipient_zones(call.to_phone_number, call.retry_config)
+            at = first_attempt_at(
+                now,
+                call.retry_config,
+                zones,
+                scheduled_at=planned,
+                skip_calling_window=call.skip_calling_window,
+            )
+        except (NoCallingTime, InvalidRetryConfig) as exc:
+            raise InvalidInput.at("call_retry_config", str(exc)) from None
+        resumed.setdefault((status_for(at, now), at), []).append(call.id)
+    return resumed
 
 
 async def cancel(session: AsyncSession, principal: Principal, campaign_id: str) -> None:

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, case, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    String,
+    case,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openrevox.storage.models import Call, Campaign, CampaignRow
@@ -140,12 +154,100 @@ def _of_campaign(campaign_id: str, statuses: Sequence[str]) -> list[ColumnElemen
     return [Call.campaign_id == campaign_id, Call.status.in_(list(statuses))]
 
 
-async def calls_in(session: AsyncSession, campaign_id: str, statuses: Sequence[str]) -> list[Call]:
+@dataclass(frozen=True)
+class PlanRow:
+    """What planning a call's next attempt needs, without loading its snapshot."""
+
+    id: str
+    status: str
+    to_phone_number: str
+    retry_config: Any
+    calls_count: int
+    next_attempt_at: datetime | None
+    requested_scheduled_at: datetime | None
+    skip_calling_window: bool
+    claimed_by: str | None
+
+
+_PLAN_COLUMNS = (
+    Call.id,
+    Call.status,
+    Call.to_phone_number,
+    Call.assistant_snapshot["call_retry_config"],
+    Call.calls_count,
+    Call.next_attempt_at,
+    Call.requested_scheduled_at,
+    Call.skip_calling_window,
+    Call.claimed_by,
+)
+
+
+async def calls_in(
+    session: AsyncSession, campaign_id: str, statuses: Sequence[str]
+) -> list[PlanRow]:
     """The campaign's calls in ``statuses``, locked until the transaction ends."""
     query = (
-        select(Call).where(*_of_campaign(campaign_id, statuses)).order_by(Call.id).with_for_update()
+        select(*_PLAN_COLUMNS)
+        .where(*_of_campaign(campaign_id, statuses))
+        .order_by(Call.id)
+        .with_for_update()
     )
-    return list(await session.scalars(query))
+    return [PlanRow(*row) for row in await session.execute(query)]
+
+
+async def set_planned(
+    session: AsyncSession, call_ids: Sequence[str], from_status: str, values: Mapping[str, Any]
+) -> None:
+    """The calls still in ``from_status`` take ``values``: one statement per batch."""
+    await set_planned_from(session, call_ids, (from_status,), values)
+
+
+async def set_planned_from(
+    session: AsyncSession,
+    call_ids: Sequence[str],
+    from_statuses: Iterable[str],
+    values: Mapping[str, Any],
+) -> None:
+    """The calls still in one of ``from_statuses`` take ``values``, in batches."""
+    sources = sorted(from_statuses)
+    for start in range(0, len(call_ids), STREAM_BATCH):
+        await session.execute(
+            update(Call)
+            .where(
+                Call.id.in_(list(call_ids[start : start + STREAM_BATCH])),
+                Call.status.in_(sources),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def set_retry_config(
+    session: AsyncSession,
+    campaign_id: str,
+    statuses: Sequence[str],
+    config: Any,
+    now: datetime,
+) -> None:
+    """Replace ``call_retry_config`` inside the snapshot of the campaign's calls in
+    ``statuses``, in one statement (the rest of each snapshot is left as it is)."""
+    payload = json.dumps(config)
+    conn = await session.connection()
+    snapshot: Any
+    if conn.dialect.name == "postgresql":
+        snapshot = func.jsonb_set(
+            Call.assistant_snapshot,
+            literal_column("'{call_retry_config}'"),
+            sql_cast(literal(payload, String), JSONB),
+        )
+    else:
+        snapshot = func.json_set(Call.assistant_snapshot, "$.call_retry_config", func.json(payload))
+    await session.execute(
+        update(Call)
+        .where(*_of_campaign(campaign_id, statuses))
+        .values(assistant_snapshot=snapshot, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def set_status_where(
@@ -173,14 +275,14 @@ async def update_calls(
 
 async def selected_calls(
     session: AsyncSession, filters: CallFilters, exclude_ids: Sequence[str]
-) -> list[Call]:
+) -> list[PlanRow]:
     """Calls matching call-search filters (the campaign's, via ``campaign_ids``), less
     ``exclude_ids``; locked until the transaction ends."""
     conditions = call_conditions(filters)
     if exclude_ids:
         conditions.append(Call.id.not_in(list(exclude_ids)))
-    query = select(Call).where(*conditions).order_by(Call.id).with_for_update()
-    return list(await session.scalars(query))
+    query = select(*_PLAN_COLUMNS).where(*conditions).order_by(Call.id).with_for_update()
+    return [PlanRow(*row) for row in await session.execute(query)]
 
 
 # ---- rows ----

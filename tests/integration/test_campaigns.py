@@ -614,3 +614,32 @@ async def test_an_assistant_update_keeps_the_campaigns_retry_config(api: Api) ->
     [other] = await call_ids(api, plain["id"])
     call = (await api.client.get(f"/call/{other}")).json()["call"]
     assert call["call_retry_config"]["max_retry_attempts"] == 5  # no override: the assistant's
+
+
+async def test_a_resume_that_fails_on_one_call_changes_none(api: Api) -> None:
+    campaign = await create_campaign(api, count=3)
+    cid = campaign["id"]
+    ids = await call_ids(api, cid)
+    await launch(api, cid)
+    assert (await api.client.post(f"/campaigns/{cid}/pause")).status_code == 200
+    # One call's retry configuration allows no time at all (written behind the API's back).
+    async with api.db.write() as session:
+        call = await session.get(Call, ids[1])
+        assert call is not None
+        call.assistant_snapshot = {
+            **call.assistant_snapshot,
+            "call_retry_config": {**ALWAYS, "allowed_days": []},
+        }
+    response = await api.client.post(f"/campaigns/{cid}/resume")
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["fields"][0]["path"] == "call_retry_config"
+    assert await statuses(api, cid) == ["paused"] * 3  # all or nothing
+
+
+async def test_concurrent_launches_launch_each_call_once(api: Api) -> None:
+    campaign = await create_campaign(api, count=30)
+    cid = campaign["id"]
+    results = await asyncio.gather(*(launch(api, cid) for _ in range(4)))
+    assert sum(r["launched"] for r in results) == 30
+    assert all(r["launched"] + r["skipped"]["active"] == 30 for r in results)
+    assert set(await statuses(api, cid)) == {"queued_for_calling"}

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+import soundfile
 
 from openrevox.app import create_app
 from openrevox.config import Settings
@@ -510,21 +511,42 @@ async def test_preview_offline_speaks_with_the_local_voice(database_url: str) ->
         body = {"provider": "cartesia", "voiceId": BARBER, "text": text, "speed": 1.0}
         response = await api.client.post("/voices/preview", json=body)
         assert response.status_code == 200, response.text
-        assert response.headers["content-type"] == "audio/wav"
+        assert response.headers["content-type"] == "audio/mpeg"
         assert response.headers["x-voice-engine"] == "local-piper"
+        assert response.headers["content-disposition"] == 'inline; filename="preview.mp3"'
+        # Nine words: about three seconds of speech (MP3 frames), and not silence.
+        seconds = mp3_duration(response.content)
+        assert 1.5 < seconds < 6.0
+        samples, rate = soundfile.read(io.BytesIO(response.content), dtype="int16")
+        assert rate == 22050 and abs(len(samples) / rate - seconds) < 0.2
+        assert rms(samples) > 500
+
+        faster = await api.client.post("/voices/preview", json={**body, "speed": 1.5})
+        assert mp3_duration(faster.content) < seconds * 0.85
+        quieter = await api.client.post("/voices/preview", json={**body, "volume": 0.5})
+        quiet_samples, _ = soundfile.read(io.BytesIO(quieter.content), dtype="int16")
+        assert rms(quiet_samples) == pytest.approx(rms(samples) / 2, rel=0.15)
+
+
+async def test_preview_offline_as_wav_when_asked(database_url: str) -> None:
+    async with serve(database_url) as api:
+        body = {"provider": "elevenlabs", "voiceId": RACHEL, "text": "Good morning to you."}
+        response = await api.client.post(
+            "/voices/preview", json=body, headers={"Accept": "audio/wav"}
+        )
+        assert response.headers["content-type"] == "audio/wav"
         assert response.content[:4] == b"RIFF" and response.content[8:12] == b"WAVE"
         with wave.open(io.BytesIO(response.content)) as audio:
             assert (audio.getnchannels(), audio.getsampwidth()) == (1, 2)
             assert audio.getframerate() == 22050
             seconds = audio.getnframes() / audio.getframerate()
             samples = np.frombuffer(audio.readframes(audio.getnframes()), dtype=np.int16)
-        # Nine words: about three seconds of speech, and not silence.
-        assert 1.5 < seconds < 6.0
-        assert float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > 500
+        assert 0.6 < seconds < 4.0
+        assert rms(samples) > 500
 
-        faster = await api.client.post("/voices/preview", json={**body, "speed": 1.5})
-        with wave.open(io.BytesIO(faster.content)) as audio:
-            assert audio.getnframes() / audio.getframerate() < seconds * 0.85
+
+def rms(samples: np.ndarray[Any, Any]) -> float:
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
 
 
 async def test_local_synthesis_does_not_block_the_event_loop(database_url: str) -> None:
@@ -565,7 +587,7 @@ async def test_local_voices_extension(database_url: str, cartesia: FakeCartesia)
         assert response.status_code == 200
         (joe,) = response.json()["voices"]
         assert joe["id"] == "en_US-joe-medium" and joe["provider"] == "local"
-        assert joe["engine"] == "piper" and joe["format"] == "audio/wav"
+        assert joe["engine"] == "piper" and joe["formats"] == ["audio/mpeg", "audio/wav"]
         assert joe["active"] is True
         assert joe["standsInFor"] == ["elevenlabs", "gradium"]
         # The SDK's retrieve("local", provider=...) is still a retrieve.

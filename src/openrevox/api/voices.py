@@ -57,10 +57,15 @@ async def clone_voice(body: VoiceCloneRequest, caller: Caller, voices: Voices) -
     response_class=Response,
     responses={200: {"content": {"audio/mpeg": {}, "audio/wav": {}}}},
 )
-async def preview_voice(body: VoicePreviewRequest, caller: Caller, voices: Voices) -> Response:
-    """The text spoken by the voice, as an audio file: MP3 from Cartesia or ElevenLabs,
-    WAV from the local voice when the provider has no key (``X-Voice-Engine`` says which)."""
-    speech = await voices.preview(caller, body)
+async def preview_voice(
+    body: VoicePreviewRequest, caller: Caller, voices: Voices, request: Request
+) -> Response:
+    """The text spoken by the voice, as an MP3 file: from Cartesia or ElevenLabs, or from
+    the local voice when the provider has no key (``X-Voice-Engine`` says which). The local
+    voice answers WAV to ``Accept: audio/wav``."""
+    accept = request.headers.get("accept", "")
+    wav = "audio/wav" in accept and "audio/mpeg" not in accept
+    speech = await voices.preview(caller, body, wav=wav)
     extension = AUDIO_EXTENSIONS.get(speech.content_type, "bin")
     return Response(
         speech.audio,

@@ -124,7 +124,7 @@ class LocalVoiceOut(WireModel):
     gender: str | None = None
     engine: str
     sampleRate: int
-    format: str
+    formats: list[str]
     provider: Literal["local"] = "local"
     active: bool
     standsInFor: list[str]

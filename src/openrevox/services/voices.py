@@ -270,9 +270,11 @@ class VoiceService:
 
     # ---- preview ----
 
-    async def preview(self, principal: Principal, body: VoicePreviewRequest) -> Speech:
-        """The text spoken by the voice: the vendor's when its key is set, else the local
-        voice (when the fallback is on)."""
+    async def preview(
+        self, principal: Principal, body: VoicePreviewRequest, *, wav: bool = False
+    ) -> Speech:
+        """The text spoken by the voice: the vendor's when its key is set (MP3), else the
+        local voice when the fallback is on (MP3, or WAV when ``wav``)."""
         text = (body.text if body.text is not None else DEFAULT_PREVIEW_TEXT).strip()
         voice_id = body.voice_id
         async with self.db.read() as session:
@@ -303,10 +305,11 @@ class VoiceService:
                 f"voice provider {body.provider!r} needs {key_setting} "
                 "(or OPENREVOX_LOCAL_SPEECH_FALLBACK=true to preview with the local voice)"
             )
-        return await local.synthesize_wav(
+        return await local.synthesize(
             text,
             speed=body.speed or 1.0,
             volume=(body.volume if cartesia else None) or 1.0,
+            wav=wav,
         )
 
     # ---- helpers ----

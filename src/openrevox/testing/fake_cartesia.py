@@ -109,10 +109,8 @@ def silent_mp3(seconds: float) -> bytes:
 
 
 def mp3_duration(data: bytes) -> float:
-    """Seconds in an MP3 stream of MPEG-1 Layer III frames (ID3v2 tag skipped); raises
-    ``ValueError`` when ``data`` is not one."""
-    bitrates = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
-    rates = [44100, 48000, 32000]
+    """Seconds in an MPEG Layer III stream (MPEG-1, 2 or 2.5; a leading ID3v2 tag and a
+    trailing ID3v1 tag are skipped); raises ``ValueError`` when ``data`` is not one."""
     position, seconds, frames = 0, 0.0, 0
     if data[:3] == b"ID3" and len(data) >= 10:
         size = 0
@@ -120,20 +118,30 @@ def mp3_duration(data: bytes) -> float:
             size = (size << 7) | (byte & 0x7F)
         position = 10 + size
     while position + 4 <= len(data):
+        if data[position : position + 3] == b"TAG" and len(data) - position == 128:
+            break
         header = data[position : position + 4]
-        if header[0] != 0xFF or (header[1] & 0xFE) != 0xFA:
-            raise ValueError(f"no MPEG-1 Layer III frame at byte {position}")
+        version, layer = (header[1] >> 3) & 3, (header[1] >> 1) & 3
+        if header[0] != 0xFF or (header[1] & 0xE0) != 0xE0 or version == 1 or layer != 1:
+            raise ValueError(f"no MPEG Layer III frame at byte {position}")
         bitrate_index, rate_index = header[2] >> 4, (header[2] >> 2) & 3
         if not 0 < bitrate_index < 15 or rate_index == 3:
             raise ValueError(f"bad frame header at byte {position}")
-        rate = rates[rate_index]
-        length = 144 * bitrates[bitrate_index] * 1000 // rate + ((header[2] >> 1) & 1)
-        position += length
-        seconds += 1152 / rate
+        mpeg1 = version == 3
+        rate = _MP3_RATES[version][rate_index]
+        bitrate = (_MP3_BITRATES_V1 if mpeg1 else _MP3_BITRATES_V2)[bitrate_index] * 1000
+        padding = (header[2] >> 1) & 1
+        position += (144 if mpeg1 else 72) * bitrate // rate + padding
+        seconds += (1152 if mpeg1 else 576) / rate
         frames += 1
     if frames == 0:
         raise ValueError("no MP3 frames")
     return seconds
+
+
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+_MP3_BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+_MP3_BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 
 
 def speech_seconds(text: str, speed: float | None) -> float:

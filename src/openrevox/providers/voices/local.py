@@ -3,7 +3,8 @@
 It speaks when the requested vendor has no key and ``OPENREVOX_LOCAL_SPEECH_FALLBACK``
 is on, as in calls (docs/audio.md). Synthesis runs in a worker thread (onnxruntime
 releases the GIL), at most ``PREVIEW_SLOTS`` at once so previews cannot take every
-core from calls; the result is a 16-bit mono WAV file.
+core from calls. The result is MP3 (``audio/mpeg``, what the SDK documents previews
+as; libsndfile's LAME encoder, through ``soundfile``) or, when asked, a 16-bit mono WAV.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import io
 import wave
 import weakref
 from typing import Any
+
+import numpy as np
+import soundfile
 
 from openrevox.providers.voices.base import Speech
 
@@ -31,7 +35,7 @@ LOCAL_VOICES: tuple[dict[str, Any], ...] = (
         "gender": "male",
         "engine": "piper",
         "sampleRate": LOCAL_SAMPLE_RATE,
-        "format": "audio/wav",
+        "formats": ["audio/mpeg", "audio/wav"],
     },
 )
 
@@ -49,17 +53,29 @@ def _semaphore() -> asyncio.Semaphore:
     return slots
 
 
-async def synthesize_wav(text: str, *, speed: float = 1.0, volume: float = 1.0) -> Speech:
-    """``text`` spoken by the local voice, off the event loop, as a WAV file."""
+async def synthesize(
+    text: str, *, speed: float = 1.0, volume: float = 1.0, wav: bool = False
+) -> Speech:
+    """``text`` spoken by the local voice, off the event loop: MP3, or WAV with ``wav``."""
     async with _semaphore():
-        return await asyncio.to_thread(_speak, text, speed, volume)
+        return await asyncio.to_thread(_speak, text, speed, volume, wav)
 
 
-def _speak(text: str, speed: float, volume: float) -> Speech:
+def _speak(text: str, speed: float, volume: float, wav: bool) -> Speech:
     from openrevox.providers.tts.local_piper import synthesize  # loads piper: lazily
 
     pcm, rate = synthesize(text, speed, volume)
-    return Speech(wav_bytes(pcm, rate), "audio/wav", LOCAL_ENGINE)
+    if wav:
+        return Speech(wav_bytes(pcm, rate), "audio/wav", LOCAL_ENGINE)
+    return Speech(mp3_bytes(pcm, rate), "audio/mpeg", LOCAL_ENGINE)
+
+
+def mp3_bytes(pcm: bytes, sample_rate: int) -> bytes:
+    """16-bit mono PCM as an MP3 file (MPEG-2 Layer III at piper's 22.05 kHz)."""
+    samples = np.frombuffer(pcm, dtype=np.int16)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
+    return buffer.getvalue()
 
 
 def wav_bytes(pcm: bytes, sample_rate: int) -> bytes:

@@ -282,3 +282,46 @@ async def test_a_campaign_runs_end_to_end_with_pause_resume_and_cancel(
 
 async def _idle(dispatcher: Dispatcher) -> bool:
     return dispatcher.running == 0
+
+
+async def test_two_dispatchers_share_the_campaign_limit(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    settings = fast_settings(
+        database_url,
+        None,
+        organization_concurrency_limit=10,
+        simulated_ring_secs=0.15,
+        simulated_stats_path=tmp_path / "stats.json",
+    )
+    org = await organization(db)
+    one_try = {**NO_DELAY, "max_retry_attempts": 1}
+    capped = await new_campaign(
+        db,
+        org,
+        [f"+13125552{n:03d}" for n in range(12)],
+        call_retry_config=one_try,
+        max_concurrent_calls=3,
+    )
+    cid = capped.campaign.id
+    assert (await launch_all(db, org, cid)).launched == 12
+    async with db.read() as session:
+        rows = await session.execute(select(Call.id).where(Call.campaign_id == cid))
+        campaign_of = {call_id: cid for (call_id,) in rows}
+    provider = _Busy(settings, campaign_of)  # one network, two workers dialling through it
+    workers = [Dispatcher(db, settings, provider, worker_id=f"worker-{n}") for n in range(2)]
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+
+        async def finished() -> bool:
+            return set((await call_statuses(db, cid)).values()) == {"post_processing"}
+
+        await wait_until(finished)
+    finally:
+        for worker in workers:
+            worker.stop()
+        await asyncio.gather(*tasks)
+    assert 2 <= provider.peak[cid] <= 3
+    assert sum(w.claimed_total for w in workers) == 12
+    seen = SimulatedStats(tmp_path / "stats.json").read()
+    assert seen["double_dials"] == 0 and seen["dials"] == 12

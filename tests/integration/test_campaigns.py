@@ -643,3 +643,10 @@ async def test_concurrent_launches_launch_each_call_once(api: Api) -> None:
     assert sum(r["launched"] for r in results) == 30
     assert all(r["launched"] + r["skipped"]["active"] == 30 for r in results)
     assert set(await statuses(api, cid)) == {"queued_for_calling"}
+
+
+async def test_phone_history_names_the_campaigns(api: Api) -> None:
+    campaign = await create_campaign(api, count=2)
+    history = (await api.client.get("/calls/phone-history")).json()["phone_history"]
+    assert history[NUMBERS[0]]["campaigns"] == [{"id": campaign["id"], "name": "Spring"}]
+    assert history[NUMBERS[1]]["count"] == 1

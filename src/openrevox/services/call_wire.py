@@ -149,7 +149,7 @@ def phone_history_wire(history: Mapping[str, NumberHistory]) -> dict[str, Any]:
             "count": h.count,
             "last_called_at": timestamp(h.last_called_at),
             "last_outcome": h.last_outcome,
-            "campaigns": [_campaign(cid) for cid in h.campaign_ids],
+            "campaigns": [_campaign(cid, h.campaign_names) for cid in h.campaign_ids],
             "reached_human": h.reached_human,
             "hot": h.last_outcome == "interested",
             "do_not_contact": h.do_not_contact,

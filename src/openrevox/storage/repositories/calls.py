@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from openrevox.storage.models import Assistant, Call, CallAttempt
+from openrevox.storage.models import Assistant, Call, CallAttempt, Campaign
 
 # Rows streamed per round trip when exporting.
 STREAM_BATCH = 500
@@ -223,6 +223,7 @@ class NumberHistory:
     reached_human: bool = False
     last_outcome: str | None = None
     campaign_ids: list[str] = field(default_factory=list)
+    campaign_names: dict[str, str] = field(default_factory=dict)  # by id, when known
 
 
 async def phone_history(session: AsyncSession, organization_id: str) -> dict[str, NumberHistory]:
@@ -277,14 +278,18 @@ async def phone_history(session: AsyncSession, organization_id: str) -> dict[str
         history.setdefault(number, NumberHistory()).last_outcome = outcome
 
     campaigns = await session.execute(
-        select(Call.to_phone_number, Call.campaign_id)
+        select(Call.to_phone_number, Call.campaign_id, Campaign.name)
+        .outerjoin(Campaign, Campaign.id == Call.campaign_id)
         .where(of_org, Call.campaign_id.is_not(None))
-        .group_by(Call.to_phone_number, Call.campaign_id)
+        .group_by(Call.to_phone_number, Call.campaign_id, Campaign.name)
         .order_by(Call.to_phone_number, Call.campaign_id)
     )
-    for number, campaign_id in campaigns:
+    for number, campaign_id, name in campaigns:
         if campaign_id is not None:
-            history.setdefault(number, NumberHistory()).campaign_ids.append(campaign_id)
+            entry = history.setdefault(number, NumberHistory())
+            entry.campaign_ids.append(campaign_id)
+            if name is not None:
+                entry.campaign_names[campaign_id] = name
     return history
 
 

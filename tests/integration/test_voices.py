@@ -23,6 +23,7 @@ from openrevox.config import Settings
 from openrevox.services import auth
 from openrevox.storage.database import Database
 from openrevox.storage.migrate import upgrade_async
+from openrevox.storage.models import ClonedVoice
 from openrevox.storage.repositories import voices as voices_repo
 from openrevox.testing.fake_cartesia import (
     DEFAULT_CARTESIA_VOICES,
@@ -333,6 +334,39 @@ async def test_delete_is_refused_while_an_assistant_uses_the_voice(
             f"/voices/{cloned['cartesiaVoiceId']}", params={"provider": "cartesia"}
         )
         error_of(gone, 404)
+
+
+async def test_delete_is_refused_while_an_unfinished_call_speaks_with_the_voice(
+    database_url: str, cartesia: FakeCartesia
+) -> None:
+    async with serve(database_url, **vendors(cartesia, None)) as api:
+        cloned = await clone(api)
+        voice = {"id": cloned["cartesiaVoiceId"], "provider": "cartesia"}
+        # An order with an inline assistant: no saved assistant uses the voice.
+        order = {
+            "phone_number": "+14155552671",
+            "assistant": {"name": "Inline", "prompt": "p", "voice": voice},
+        }
+        call = await api.client.post("/call", json=order)
+        assert call.status_code == 201, call.text
+        assert call.json()["call"]["status"] == "scheduled"
+        async with api.db.read() as session:
+            row = await session.get(ClonedVoice, cloned["id"])
+            assert row is not None
+            statuses = ["scheduled", "paused"]
+            org = row.organization_id
+            ids = [row.provider_voice_id]
+            assert await voices_repo.calls_speaking_with(session, org, ids, statuses) == 1
+            assert await voices_repo.calls_speaking_with(session, org, [BARBER], statuses) == 0
+            assert await voices_repo.calls_speaking_with(session, org, ids, ["completed"]) == 0
+
+        error = error_of(await api.client.delete(f"/voices/{cloned['id']}"), 409)
+        assert "1 unfinished call" in error["message"]
+        assert cartesia.deleted == []
+        call_id = call.json()["call"]["id"]
+        assert (await api.client.post(f"/call/{call_id}/cancel")).status_code == 200
+        assert (await api.client.delete(f"/voices/{cloned['id']}")).status_code == 200
+        assert cartesia.deleted == [cloned["cartesiaVoiceId"]]
 
 
 async def test_delete_by_cartesia_id_and_catalog_voices_cannot_be_deleted(

@@ -39,6 +39,15 @@ log = logging.getLogger("openrevox.voices")
 
 DEFAULT_PREVIEW_TEXT = "Hello! This is a preview of my voice. How does it sound to you?"
 CATALOG_PROVIDERS = ("cartesia", "elevenlabs")
+# Unfinished calls that may still dial and speak (post_processing ones are done talking).
+CALL_STATUSES_THAT_SPEAK = (
+    "initializing",
+    "not_launched",
+    "scheduled",
+    "queued_for_calling",
+    "calling",
+    "paused",
+)
 KEY_SETTINGS = {
     "cartesia": "OPENREVOX_CARTESIA_API_KEY",
     "elevenlabs": "OPENREVOX_ELEVENLABS_API_KEY",
@@ -237,7 +246,7 @@ class VoiceService:
 
     async def delete(self, principal: Principal, voice_id: str) -> None:
         """Delete one of the organization's clones, at the vendor too; refused (409) while
-        a live assistant's ``voice.id`` names it."""
+        a live assistant's ``voice.id`` names it, or an unfinished call's snapshot does."""
         _require_plausible(voice_id, what="cloned voice")
         async with self.db.read() as session:
             row = await repo.live_by_id(session, principal.organization_id, voice_id)
@@ -251,12 +260,24 @@ class VoiceService:
                 for a in await repo.live_assistants(session, principal.organization_id)
                 if _uses(a.config, row)
             ]
+            calls = await repo.calls_speaking_with(
+                session,
+                principal.organization_id,
+                [row.provider_voice_id, row.id],
+                CALL_STATUSES_THAT_SPEAK,
+            )
         if users:
             names = ", ".join(f"{a.name!r} ({a.id})" for a in users[:10])
             more = f" and {len(users) - 10} more" if len(users) > 10 else ""
             raise Conflict(
                 f"voice {row.name!r} is used by assistant(s) {names}{more}: give them another "
                 "voice before deleting it"
+            )
+        if calls:
+            noun = "call" if calls == 1 else "calls"
+            raise Conflict(
+                f"voice {row.name!r} is used by {calls} unfinished {noun} (their assistant "
+                "snapshot): cancel them or let them finish before deleting it"
             )
         vendor = self._cartesia("deleting a cloned voice")
         existed = await vendor.delete_voice(row.provider_voice_id)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openrevox.storage.models import Assistant, ClonedVoice
+from openrevox.storage.models import Assistant, Call, ClonedVoice
 
 
 def add(session: AsyncSession, voice: ClonedVoice) -> None:
@@ -63,3 +65,24 @@ async def live_assistants(session: AsyncSession, organization_id: str) -> list[A
         .order_by(Assistant.created_at, Assistant.id)
     )
     return list(rows)
+
+
+async def calls_speaking_with(
+    session: AsyncSession,
+    organization_id: str,
+    voice_ids: Sequence[str],
+    statuses: Sequence[str],
+) -> int:
+    """How many of the organization's calls in ``statuses`` have a snapshot whose
+    ``voice.id`` is one of ``voice_ids`` (the snapshot is what a call speaks with)."""
+    voice_id = Call.assistant_snapshot["voice"]["id"].as_string()
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Call)
+        .where(
+            Call.organization_id == organization_id,
+            Call.status.in_(statuses),
+            voice_id.in_(list(voice_ids)),
+        )
+    )
+    return int(count or 0)

@@ -650,3 +650,51 @@ async def test_phone_history_names_the_campaigns(api: Api) -> None:
     history = (await api.client.get("/calls/phone-history")).json()["phone_history"]
     assert history[NUMBERS[0]]["campaigns"] == [{"id": campaign["id"], "name": "Spring"}]
     assert history[NUMBERS[1]]["count"] == 1
+
+
+async def test_malformed_requests_are_4xx_never_500(api: Api) -> None:
+    assistant = await create_assistant(api)
+    campaign = await create_campaign(api, count=2, assistant_id=assistant["id"])
+    cid = campaign["id"]
+    base = {"name": "X", "assistant_id": assistant["id"], "contacts": contacts(1)}
+    bodies: list[Any] = [
+        None,
+        [],
+        {**base, "contacts": "nope"},
+        {**base, "contacts": [{"to_phone_number": 12, "prompt_variables": {}}]},
+        {**base, "contacts": [{"to_phone_number": NUMBERS[0], "prompt_variables": {"a": {}}}]},
+        {**base, "contacts": [{"to_phone_number": "+1\x00", "prompt_variables": {}}]},
+        {**base, "max_concurrent_calls": 0},
+        {**base, "max_concurrent_calls": "many"},
+        {**base, "call_retry_config": {"calling_windows": []}},
+        {**base, "name": ""},
+        {**base, "type": "jump_in"},
+        {**base, "scheduled_at": "tomorrow"},
+        {**base, "unknown": 1},
+    ]
+    for body in bodies:
+        response = await api.client.post("/campaigns", json=body)
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["error"]["code"] in ("invalid_request", "invalid_json")
+    for payload in (
+        {"name": None},
+        {"max_concurrent_calls": -1},
+        {"call_retry_config": {"max_retry_attempts": 0}},
+        {"from_phone_number": "x" * 100},
+    ):
+        response = await api.client.patch(f"/campaigns/{cid}", json=payload)
+        assert response.status_code == 400, (payload, response.text)
+    for payload in (
+        {"mode": "ai_first"},
+        {"mode": "ai_first", "selection": {"rows": {"mode": "some", "call_ids": []}}},
+        {"mode": "ai_first", "selection": {}, "scheduled_at": 5},
+    ):
+        response = await api.client.post(f"/campaigns/{cid}/launch-calls", json=payload)
+        assert response.status_code == 400, (payload, response.text)
+    for params in ({"page": -1}, {"page_size": 0}, {"page_size": 501}, {"outcomes": "meh"}):
+        response = await api.client.get(f"/campaigns/{cid}/rows", params=params)
+        assert response.status_code == 400, (params, response.text)
+    for path in ("/campaigns/%00", "/campaigns/" + "x" * 300, "/campaigns/x/rows"):
+        response = await api.client.get(path)
+        assert response.status_code == 404, (path, response.text)
+    assert await statuses(api, cid) == ["not_launched"] * 2

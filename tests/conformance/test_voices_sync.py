@@ -246,12 +246,19 @@ OLDER_FLOW = """
 import json, sys
 from revox import Revox
 import revox
-base_url, key, cartesia_id, elevenlabs_id = sys.argv[1:5]
+base_url, key, cartesia_id, elevenlabs_id, clip = sys.argv[1:6]
 client = Revox(api_key=key, base_url=base_url, max_retries=0, _strict_response_validation=True)
 voices = client.voices.list().voices
 voice = client.voices.retrieve(elevenlabs_id, provider="elevenlabs").voice
 client.voices.preview(provider="cartesia", voice_id=cartesia_id)
-print(json.dumps({"version": revox.__version__, "count": len(voices), "name": voice.name}))
+cloned = None
+if hasattr(client.voices, "clone"):  # SDK 0.3.0 and later
+    clone = client.voices.clone(audio=clip, content_type="audio/wav", language="en", name="Old")
+    cloned = clone.cartesia_voice_id
+    assert client.voices.list().voices[0].id == cloned
+    assert client.voices.delete(clone.id).success is True
+print(json.dumps({"version": revox.__version__, "count": len(voices), "name": voice.name,
+                  "cloned": cloned}))
 """
 
 
@@ -269,6 +276,7 @@ def test_older_sdks_read_the_voices(version: str, voice_server: VoiceServer) -> 
             voice_server.key,
             BARBER,
             RACHEL,
+            CLIP,
         ],
         env={**os.environ, "PYTHONPATH": str(sdk_path)},
         capture_output=True,
@@ -280,3 +288,5 @@ def test_older_sdks_read_the_voices(version: str, voice_server: VoiceServer) -> 
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["version"] == version
     assert result["count"] >= 6 and result["name"] == "Rachel"
+    if version >= "0.3.0":
+        assert result["cloned"] in voice_server.cartesia.deleted

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -76,11 +75,6 @@ def _secret(value: SecretStr | None) -> str | None:
     return secret or None
 
 
-def _cache_key(vendor: CartesiaVoices | ElevenLabsVoices) -> str:
-    secret = hashlib.sha256(vendor.headers().__repr__().encode()).hexdigest()[:16]
-    return f"{vendor.provider}|{vendor.base_url}|{secret}"
-
-
 @dataclass
 class _Entry:
     voices: list[CatalogVoice]
@@ -99,11 +93,11 @@ class CatalogCache:
     fetches: int = 0
 
     def peek(self, vendor: CartesiaVoices | ElevenLabsVoices) -> list[CatalogVoice] | None:
-        entry = self._entries.get(_cache_key(vendor))
+        entry = self._entries.get(vendor.identity)
         return entry.voices if entry is not None and self._fresh(entry) else None
 
     async def get(self, vendor: CartesiaVoices | ElevenLabsVoices) -> list[CatalogVoice]:
-        key = _cache_key(vendor)
+        key = vendor.identity
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             entry = self._entries.get(key)

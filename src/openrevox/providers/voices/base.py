@@ -6,6 +6,7 @@ into one of our errors, whose messages name the setting to fix and never carry a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -148,6 +149,7 @@ def normalise_gender(value: object) -> str | None:
 class VendorHttp:
     """One vendor's REST API: base URL, auth headers, timeout, and error translation."""
 
+    provider = "vendor"
     label = "vendor"
     key_setting = "OPENREVOX_VENDOR_API_KEY"
 
@@ -158,6 +160,13 @@ class VendorHttp:
 
     def headers(self) -> dict[str, str]:
         raise NotImplementedError
+
+    @property
+    def identity(self) -> str:
+        """Names this vendor account (provider, base URL, a digest of the key): a cache key
+        that never holds the key itself."""
+        digest = hashlib.sha256(self._api_key.encode()).hexdigest()[:16]
+        return f"{self.provider}|{self.base_url}|{digest}"
 
     async def request(
         self,

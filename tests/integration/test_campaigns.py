@@ -17,6 +17,13 @@ from tests.integration.conftest import Api, own_numbers
 from tests.integration.test_calls import ALWAYS, MONDAY_PARIS, create_assistant
 
 NUMBERS = [f"+1202555{n:04d}" for n in range(1000, 1100)]
+NO_FILTERS: dict[str, Any] = {
+    "assignee_ids": [],
+    "directions": [],
+    "outcomes": [],
+    "results": [],
+    "statuses": [],
+}
 
 
 def contacts(count: int, **variables: str) -> list[dict[str, Any]]:
@@ -364,10 +371,14 @@ async def test_pause_resume_cancel_act_on_every_call(api: Api) -> None:
     ]
     assert (await api.client.post(f"/campaigns/{cid}/resume")).status_code == 409
     assert (await api.client.post(f"/campaigns/{cid}/cancel")).status_code == 200
-    assert await statuses(api, cid) == ["completed"] + ["cancelled"] * 4
+    # The call with a live attempt finishes it (the dispatcher does not retry it after).
+    assert await statuses(api, cid) == ["completed", "calling"] + ["cancelled"] * 3
     cancelled = (await api.client.get(f"/campaigns/{cid}")).json()["campaign"]
-    assert cancelled["is_cancelled"] is True and cancelled["status"] == "completed"
-    assert cancelled["row_stats"]["skipped"] == 4
+    assert cancelled["is_cancelled"] is True and cancelled["status"] == "running"
+    assert cancelled["row_stats"]["skipped"] == 3
+    await set_call(api, ids[1], status="cancelled", claimed_by=None)  # as the dispatcher ends it
+    over = (await api.client.get(f"/campaigns/{cid}")).json()["campaign"]
+    assert over["status"] == "completed" and over["row_stats"]["skipped"] == 4
     assert (await api.client.post(f"/campaigns/{cid}/cancel")).status_code == 409
     assert (await launch(api, cid, status=409))["error"]["code"] == "conflict"
 
@@ -566,23 +577,34 @@ async def test_export_streams_every_row_with_variables_and_outputs(api: Api) -> 
 # ---- delete ----
 
 
-async def test_delete_refuses_while_a_call_is_live_then_archives(api: Api) -> None:
-    campaign = await create_campaign(api, count=3)
+async def test_delete_archives_and_places_no_new_call(api: Api) -> None:
+    campaign = await create_campaign(api, count=4)
     cid = campaign["id"]
     ids = await call_ids(api, cid)
-    await launch(api, cid)
+    await launch(
+        api,
+        cid,
+        selection={
+            "rows": {"mode": "only", "call_ids": ids[:3]},
+            "filters": NO_FILTERS,
+        },
+    )
     await set_call(api, ids[0], status="calling", claimed_by="w1")
     await set_call(api, ids[1], status="post_processing")
-    refused = await api.client.delete(f"/campaigns/{cid}")
-    assert refused.status_code == 409
-    assert "1 of the campaign's call is in progress" in refused.json()["error"]["message"]
-    await set_call(api, ids[0], status="scheduled", claimed_by=None)
     assert (await api.client.delete(f"/campaigns/{cid}")).status_code == 200
     assert (await api.client.get(f"/campaigns/{cid}")).status_code == 404
     assert (await api.client.get("/campaigns")).json() == {"campaigns": []}
-    assert await statuses(api, cid) == ["cancelled", "post_processing", "cancelled"]
+    # The live call finishes (not retried after: the campaign counts as cancelled); the
+    # others that had not started are cancelled; after-call work goes on.
+    assert await statuses(api, cid) == ["calling", "post_processing", "cancelled", "cancelled"]
+    async with api.db.read() as session:
+        stored = await session.get(Campaign, cid)
+    assert stored is not None and stored.deleted_at is not None
+    assert stored.cancelled_at is not None
     call = (await api.client.get(f"/call/{ids[0]}")).json()["call"]
     assert call["campaign"] == {"id": cid, "name": "Spring"}
+    found = await api.client.post("/call/search", json={"campaign_ids": [cid]})
+    assert found.json()["total_count"] == 4
     assert (await api.client.delete(f"/campaigns/{cid}")).status_code == 404
 
 

@@ -325,3 +325,54 @@ async def test_two_dispatchers_share_the_campaign_limit(
     assert sum(w.claimed_total for w in workers) == 12
     seen = SimulatedStats(tmp_path / "stats.json").read()
     assert seen["double_dials"] == 0 and seen["dials"] == 12
+
+
+async def test_a_cancelled_campaign_lets_live_calls_finish_and_retries_none(
+    db: Database, database_url: str
+) -> None:
+    settings = fast_settings(database_url, None, simulated_ring_secs=0.6)
+    org = await organization(db)
+    view = await new_campaign(
+        db, org, [BUSY, NO_ANSWER], call_retry_config=NO_DELAY, max_concurrent_calls=1
+    )
+    cid = view.campaign.id
+    await launch_all(db, org, cid)
+    dispatcher = Dispatcher(db, settings, SimulatedTelephony(settings))
+    task = asyncio.create_task(dispatcher.run())
+    try:
+
+        async def ringing() -> bool:
+            return dispatcher.running == 1 and await dials(db, cid) == 1
+
+        await wait_until(ringing)
+        async with db.write() as session:
+            await service.cancel(session, org, cid)
+        assert set((await call_statuses(db, cid)).values()) == {"calling", "cancelled"}
+
+        async def ended() -> bool:
+            return dispatcher.running == 0 and "calling" not in set(
+                (await call_statuses(db, cid)).values()
+            )
+
+        await wait_until(ended)
+        await asyncio.sleep(0.3)  # a retry would be due at once (no delay): none comes
+    finally:
+        dispatcher.stop()
+        await task
+    assert set((await call_statuses(db, cid)).values()) == {"cancelled"}
+    async with db.read() as session:
+        [attempt] = (
+            await session.scalars(
+                select(CallAttempt)
+                .join(Call, Call.id == CallAttempt.call_id)
+                .where(Call.campaign_id == cid)
+            )
+        ).all()
+        reasons = set(
+            await session.scalars(select(Call.status_reason).where(Call.campaign_id == cid))
+        )
+    # The live attempt was not hung up: it ended as the callee's line did.
+    assert attempt.status == "error" and attempt.dial_error in ("busy", "no_answer")
+    assert attempt.end_reason != "client_initiated"
+    assert reasons == {"campaign cancelled"}
+    assert (await wire(db, org, cid))["status"] == "completed"

@@ -35,7 +35,8 @@ def conclude(
       calls were made; ``errored`` is for orders that could not be carried out, and the
       order's ``result`` tells what the last attempt met);
     - no calling time left in the config: ``errored``.
-    A cancelled order stays cancelled.
+    A cancelled order stays cancelled; an order whose campaign was cancelled is not
+    retried (``cancelled``).
     """
     values: dict[str, Any] = {"claimed_by": None, "lease_expires_at": None, "updated_at": now}
     if result is not None:
@@ -59,6 +60,14 @@ def conclude(
             **values,
             "status": "errored",
             "status_reason": f"no retry possible: {exc}",
+            "next_attempt_at": None,
+        }
+    if decision.retry_at is not None and order.campaign_cancelled:
+        # The campaign was cancelled while this attempt was live: it finished, no more.
+        return {
+            **values,
+            "status": "cancelled",
+            "status_reason": "campaign cancelled",
             "next_attempt_at": None,
         }
     if decision.retry_at is not None:

@@ -578,23 +578,14 @@ def _plan_resume(
 
 
 async def cancel(session: AsyncSession, principal: Principal, campaign_id: str) -> None:
-    """Every call not over is ``cancelled`` (a live one is hung up by the dispatcher),
-    in one conditional update; the campaign and its rows are kept."""
+    """Pending and queued calls are ``cancelled`` in one conditional update; a call with
+    a live attempt finishes it, then is not retried (the dispatcher reads the campaign's
+    ``cancelled_at``). The campaign and its rows are kept."""
     campaign = await _require(session, principal, campaign_id, for_update=True)
     if campaign.cancelled_at is not None:
         raise Conflict("the campaign is already cancelled")
     now = utcnow()
-    changed = await repo.set_status_where(
-        session,
-        campaign.id,
-        ACTION_SOURCES["cancel"],
-        {
-            "status": "cancelled",
-            "status_reason": "campaign cancelled",
-            "next_attempt_at": None,
-            "updated_at": now,
-        },
-    )
+    changed = await _cancel_calls(session, campaign.id, "campaign cancelled", now)
     if not changed and await _status_word(session, campaign) == "completed":
         raise Conflict("cannot cancel a campaign that is completed: every call is over")
     campaign.cancelled_at = now
@@ -603,30 +594,31 @@ async def cancel(session: AsyncSession, principal: Principal, campaign_id: str) 
 
 
 async def delete(session: AsyncSession, principal: Principal, campaign_id: str) -> None:
-    """Archive the campaign and cancel its calls that have not started; refused (409)
-    while one of its calls is live. Calls and rows are kept (GET /call still shows them)."""
+    """Archive the campaign: it is gone from the API, no new call is placed (its calls
+    that are not live are cancelled, live ones finish and are not retried). Its calls and
+    rows are kept: GET /call still shows them with their campaign."""
     campaign = await _require(session, principal, campaign_id, for_update=True)
-    live = (await repo.tallies(session, [campaign.id]))[campaign.id].by_status.get("calling", 0)
-    if live:
-        calls, them = ("call is", "it ends") if live == 1 else ("calls are", "they end")
-        raise Conflict(
-            f"{live} of the campaign's {calls} in progress; cancel or pause the campaign, "
-            f"or wait until {them}, before deleting it"
-        )
     now = utcnow()
-    await repo.set_status_where(
+    await _cancel_calls(session, campaign.id, "campaign deleted", now)
+    if campaign.cancelled_at is None:
+        campaign.cancelled_at = now
+    repo.archive(campaign, now)
+    await session.flush()
+
+
+async def _cancel_calls(session: AsyncSession, campaign_id: str, reason: str, now: datetime) -> int:
+    return await repo.set_status_where(
         session,
-        campaign.id,
-        [s for s in ACTION_SOURCES["cancel"] if s != "calling"],
+        campaign_id,
+        ACTION_SOURCES["cancel"],
         {
             "status": "cancelled",
-            "status_reason": "campaign deleted",
+            "status_reason": reason,
             "next_attempt_at": None,
             "updated_at": now,
         },
+        not_live=True,
     )
-    repo.archive(campaign, now)
-    await session.flush()
 
 
 # ---- wire form ----

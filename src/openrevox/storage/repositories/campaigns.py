@@ -255,12 +255,18 @@ async def set_status_where(
     campaign_id: str,
     sources: Sequence[str],
     values: Mapping[str, Any],
+    *,
+    not_live: bool = False,
 ) -> int:
-    """One conditional update: every call of the campaign in ``sources`` takes ``values``.
-    Returns how many changed."""
+    """One conditional update: every call of the campaign in ``sources`` takes ``values``
+    (with ``not_live``, only those without a live attempt: no lease held). Returns how
+    many changed."""
+    conditions = _of_campaign(campaign_id, sources)
+    if not_live:
+        conditions.append(Call.claimed_by.is_(None))
     result = await session.execute(
         update(Call)
-        .where(*_of_campaign(campaign_id, sources))
+        .where(*conditions)
         .values(**values)
         .execution_options(synchronize_session=False)
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select, text, update
+from sqlalchemy import Table, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from openrevox.storage.models import Call, CallAttempt, Campaign, ConcurrencyLimit, new_id
@@ -53,6 +53,8 @@ class HeldOrder:
     skip_calling_window: bool
     retry_config: Any
     organization_id: str
+    # Its campaign was cancelled (or deleted): the attempt may finish, no retry follows.
+    campaign_cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,7 @@ async def end_attempt(
     )
 
 
+_CAMPAIGNS = cast(Table, Campaign.__table__)
 _HELD = (
     calls.c.id,
     calls.c.status,
@@ -373,6 +376,9 @@ _HELD = (
     calls.c.skip_calling_window,
     RETRY_CONFIG,
     calls.c.organization_id,
+    exists()
+    .where(_CAMPAIGNS.c.id == calls.c.campaign_id, _CAMPAIGNS.c.cancelled_at.is_not(None))
+    .label("campaign_cancelled"),
 )
 
 

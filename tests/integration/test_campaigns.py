@@ -381,6 +381,10 @@ async def test_pause_resume_cancel_act_on_every_call(api: Api) -> None:
     assert over["status"] == "completed" and over["row_stats"]["skipped"] == 4
     assert (await api.client.post(f"/campaigns/{cid}/cancel")).status_code == 409
     assert (await launch(api, cid, status=409))["error"]["code"] == "conflict"
+    for action in ("pause", "resume"):
+        refused = await api.client.post(f"/campaigns/{cid}/{action}")
+        assert refused.status_code == 409
+        assert refused.json()["error"]["message"] == f"cannot {action} a campaign that is cancelled"
 
 
 async def test_concurrent_pause_and_resume_never_leave_a_campaign_half_paused(api: Api) -> None:

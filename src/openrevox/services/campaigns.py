@@ -515,6 +515,8 @@ async def pause(session: AsyncSession, principal: Principal, campaign_id: str) -
     """Every call that is planned, waiting or live becomes ``paused`` (a live attempt
     finishes; its retry is kept for the resume), in one conditional update."""
     campaign = await _require(session, principal, campaign_id, for_update=True)
+    if campaign.cancelled_at is not None:
+        raise Conflict("cannot pause a campaign that is cancelled")
     now = utcnow()
     changed = await repo.set_status_where(
         session,
@@ -536,6 +538,8 @@ async def resume(session: AsyncSession, principal: Principal, campaign_id: str) 
     """Every paused call is planned again from its kept time (or as soon as the windows
     allow); ``calling`` when the attempt live at the pause still is."""
     campaign = await _require(session, principal, campaign_id, for_update=True)
+    if campaign.cancelled_at is not None:
+        raise Conflict("cannot resume a campaign that is cancelled")
     paused = await repo.calls_in(session, campaign.id, ACTION_SOURCES["resume"])
     if not paused:
         status = await _status_word(session, campaign)

@@ -162,7 +162,9 @@ def test_statistics_of_a_campaign_with_finished_calls(
     assert stats.jump_in.median_conversation_seconds == 60.0
     assert stats.jump_in.median_time_to_join_seconds is None
     assert stats.data_extraction is not None and stats.data_extraction.fields == ["email"]
-    assert stats.data_extraction.intro.startswith("1 of 2 real exchanges (50%)")
+    assert (
+        stats.data_extraction.intro == "After each real exchange the agent extracts 1 field: email."
+    )
 
     with pytest.raises(NotFoundError):
         other_client.campaigns.statistics(campaign_id)

@@ -58,7 +58,16 @@ async def finish(api: Api, call_id: str, attempts: list[dict[str, Any]], **call:
                     **values,
                 )
             )
-        values = {"status": "completed", "calls_count": len(attempts), **call}
+        # As the dispatcher and the analysis leave it: the latest attempt's result, and
+        # updated when the analysis wrote the verdict, a minute after the last attempt.
+        ends = [a.get("ended_at") or a["started_at"] for a in attempts]
+        values = {
+            "status": "completed",
+            "calls_count": len(attempts),
+            "result": attempts[-1].get("result") if attempts else None,
+            **({"updated_at": max(ends) + timedelta(minutes=1)} if ends else {}),
+            **call,
+        }
         await session.execute(update(Call).where(Call.id == call_id).values(**values))
 
 
@@ -261,17 +270,10 @@ async def test_every_figure_on_a_campaign_in_known_states(api: Api) -> None:
         "Call back Tuesday",
     )
     assert "hot" not in stats["leads"]  # SDK 0.3.0's names, for that SDK only
-    extraction = stats["data_extraction"]
-    assert extraction["fields"] == ["email", "budget"]
-    assert extraction["real_exchanges"] == 4 and extraction["with_any_field"] == 3
-    assert extraction["coverage"] == [
-        {"field": "email", "count": 3, "pct_of_real_exchanges": 75.0},
-        {"field": "budget", "count": 1, "pct_of_real_exchanges": 25.0},
-    ]
-    assert extraction["intro"] == (
-        "3 of 4 real exchanges (75%) gave a value for at least one of the 2 fields: "
-        "email 3, budget 1."
-    )
+    assert stats["data_extraction"] == {
+        "fields": ["email", "budget"],
+        "intro": "After each real exchange the agent extracts 2 fields: email, budget.",
+    }
 
 
 async def test_a_new_campaign_has_zeros_and_null_percentages(api: Api) -> None:

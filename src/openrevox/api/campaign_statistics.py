@@ -99,18 +99,9 @@ class JumpIn(WireModel):
     median_time_to_join_seconds: float | None
 
 
-class FieldCoverage(WireModel):
-    field: str
-    count: int
-    pct_of_real_exchanges: float | None
-
-
 class DataExtraction(WireModel):
     fields: list[str]
     intro: str
-    real_exchanges: int
-    with_any_field: int
-    coverage: list[FieldCoverage]
 
 
 class Statistics(WireModel):

@@ -50,15 +50,15 @@ async def statistics(
     policy = read_retry_config(campaign.call_retry_config or config.get("call_retry_config"))
     fields = _field_names(config.get("structured_output_config"))
 
+    await repo.prepare(session)
     totals = await repo.totals(session, campaign.id)
-    breakdown = await repo.breakdown(session, campaign.id, fields)
     leads = await repo.leads(session, campaign.id, HOT_LEAD_OUTCOMES + CALLBACK_OUTCOMES)
     imported = await repo.imported_rows(session, campaign.id)
     jump_in = await repo.jump_in(session, campaign.id)
     timezone = policy.timezone or await _contacts_zone(session, campaign.id)
 
-    real = breakdown.total
-    hot = sum(breakdown.by_outcome.get(o, 0) for o in HOT_LEAD_OUTCOMES)
+    real = totals.real_exchanges
+    hot = sum(totals.by_outcome.get(o, 0) for o in HOT_LEAD_OUTCOMES)
     interested = [_lead(lead) for lead in leads if lead.outcome in HOT_LEAD_OUTCOMES]
     callbacks = [_lead(lead) for lead in leads if lead.outcome in CALLBACK_OUTCOMES]
     lead_lists: dict[str, Any] = {"interested": interested, "callback_requested": callbacks}
@@ -95,7 +95,7 @@ async def statistics(
             "hot_leads": {"count": hot, "pct_of_reached": pct(hot, totals.reached)},
         },
         "hot_lead_outcomes": list(HOT_LEAD_OUTCOMES),
-        "outcome_breakdown": _outcome_breakdown(breakdown.by_outcome),
+        "outcome_breakdown": _outcome_breakdown(totals.by_outcome),
         "leads": lead_lists,
         "inbound": {"unique_callers": totals.unique_callers},
         "jump_in": {
@@ -104,7 +104,7 @@ async def statistics(
             # When a person joined is not recorded (docs/campaigns.md#statistics).
             "median_time_to_join_seconds": None,
         },
-        "data_extraction": _data_extraction(fields, breakdown, real),
+        "data_extraction": _data_extraction(fields),
     }
 
 
@@ -153,30 +153,14 @@ def _lead(lead: repo.Lead) -> dict[str, Any]:
     }
 
 
-def _data_extraction(
-    fields: Sequence[str], breakdown: repo.Breakdown, real: int
-) -> dict[str, Any] | None:
+def _data_extraction(fields: Sequence[str]) -> dict[str, Any] | None:
+    """The fields the campaign's assistant extracts after each real exchange (its
+    ``structured_output_config``); null when it extracts none."""
     if not fields:
         return None
-    share = pct(breakdown.any_filled, real)
-    intro = (
-        f"{breakdown.any_filled} of {real} real exchanges"
-        f"{f' ({share:g}%)' if share is not None else ''} gave a value for at least one "
-        f"of the {len(fields)} field{'s' if len(fields) != 1 else ''}: "
-        + ", ".join(f"{name} {breakdown.filled.get(name, 0)}" for name in fields)
-        + "."
-    )
+    names = ", ".join(fields)
     return {
         "fields": list(fields),
-        "intro": intro,
-        "real_exchanges": real,
-        "with_any_field": breakdown.any_filled,
-        "coverage": [
-            {
-                "field": name,
-                "count": breakdown.filled.get(name, 0),
-                "pct_of_real_exchanges": pct(breakdown.filled.get(name, 0), real),
-            }
-            for name in fields
-        ],
+        "intro": f"After each real exchange the agent extracts {len(fields)} "
+        f"field{'s' if len(fields) != 1 else ''}: {names}.",
     }

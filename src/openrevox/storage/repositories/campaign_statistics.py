@@ -19,6 +19,7 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Float,
+    Select,
     Subquery,
     and_,
     case,
@@ -27,7 +28,9 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    true,
+    text,
+    union,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,56 +54,112 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
+async def prepare(session: AsyncSession) -> None:
+    """PostgreSQL: no JIT for the statistics' statements. Their cost estimates (window
+    passes, correlated lookups) pass ``jit_above_cost`` while they run in tens of
+    milliseconds; compiling them took 300 ms and more (EXPLAIN ANALYZE, 20,000 calls)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL jit = off"))
+
+
+def _last_activity(call_id: ColumnElement[str]) -> ColumnElement[Any]:
+    """When the call's attempts last did something (correlated: use on few rows)."""
+    return (
+        select(func.max(func.coalesce(_A.ended_at, _A.answered_at, _A.started_at)))
+        .where(_A.call_id == call_id)
+        .scalar_subquery()
+    )
+
+
+def _shared(campaign_id: str) -> Select[Any]:
+    """The campaign's *shared* numbers: those with more than one call in it, i.e. that
+    called in, or that are on several outbound calls (a contact list never has a number
+    twice, docs/campaigns.md, but the figures do not rely on it). Every other number has
+    exactly one call, an outbound one. Both parts are read in the index's order
+    (``ix_calls_campaign_stats``); callers are few."""
+    callers = select(_phone().label("phone")).where(
+        Call.campaign_id == campaign_id, Call.direction == "inbound"
+    )
+    repeated = (
+        select(Call.to_phone_number)
+        .where(Call.campaign_id == campaign_id, Call.direction == "outbound")
+        .group_by(Call.to_phone_number)
+        .having(func.count() > 1)
+    )
+    return select(union(callers, repeated).subquery("shared").c.phone)
+
+
 def _per_call(campaign_id: str) -> CTE:
-    """One row per call of the campaign: its number, direction, outcome, and from its
-    attempts: how many, whether one reached a person, first start and last activity."""
-    reached = or_(
-        _A.result == "human",
-        and_(Call.direction == "inbound", _A.answered_at.is_not(None)),
+    """One row per call of the campaign on a shared number, from ``calls`` alone (its
+    narrow columns):
+    number, direction, outcome, attempts made (``calls_count``) and whether it reached a
+    person: the latest attempt's result is ``human`` (a person reached ends an order,
+    docs/scheduling.md), or, for an inbound call, an attempt was answered (looked up for
+    inbound calls only)."""
+    answered = select(_A.id).where(_A.call_id == Call.id, _A.answered_at.is_not(None)).exists()
+    reached = case(
+        (Call.result == "human", 1),
+        (Call.direction == "inbound", case((answered, 1), else_=0)),
+        else_=0,
     )
-    activity = func.coalesce(_A.ended_at, _A.answered_at, _A.started_at)
-    return (
-        select(
-            Call.id.label("call_id"),
-            _phone().label("phone"),
-            Call.direction.label("direction"),
-            Call.outcome.label("outcome"),
-            Call.created_at.label("created_at"),
-            func.count(_A.id).label("attempts"),
-            func.coalesce(func.max(_flag(reached)), 0).label("reached"),
-            func.min(_A.started_at).label("first_at"),
-            func.max(activity).label("last_at"),
-        )
-        .select_from(Call)
-        .outerjoin(_A, _A.call_id == Call.id)
-        .where(Call.campaign_id == campaign_id)
-        .group_by(
-            Call.id,
-            Call.direction,
-            Call.outcome,
-            Call.created_at,
-            Call.from_phone_number,
-            Call.to_phone_number,
-        )
-        .cte("per_call")
+    columns = (
+        Call.id.label("call_id"),
+        _phone().label("phone"),
+        Call.direction.label("direction"),
+        Call.outcome.label("outcome"),
+        Call.created_at.label("created_at"),
+        Call.updated_at.label("updated_at"),
+        Call.calls_count.label("attempts"),
+        reached.label("reached"),
     )
+    # Every inbound call, and the outbound calls on shared numbers: index lookups.
+    inbound = select(*columns).where(Call.campaign_id == campaign_id, Call.direction == "inbound")
+    outbound = select(*columns).where(
+        Call.campaign_id == campaign_id,
+        Call.direction == "outbound",
+        Call.to_phone_number.in_(_shared(campaign_id)),
+    )
+    return union_all(inbound, outbound).cte("per_call")
 
 
-def _per_phone(per_call: CTE) -> Subquery:
-    """One row per number: called out, called in, reached each way."""
-    c = per_call.c
-    outbound = c.direction != "inbound"
+def _numbers(campaign_id: str) -> Subquery:
+    """One window pass over the calls on shared numbers, partitioned by number. Each call row
+    gets its number's flags (called out or in, reached out or in, attempts made); the
+    number's *verdict* call ranks first: calls with an outcome before the others, the
+    most recently updated first (the analysis writes the outcome when the order ends),
+    then by id. Every window shares one definition, so each backend sorts once."""
+    c = _per_call(campaign_id).c
+    outbound = c.direction == "outbound"
     inbound = c.direction == "inbound"
+    order = (case((c.outcome.is_(None), 1), else_=0), c.updated_at.desc(), c.call_id.desc())
+
+    def over(value: ColumnElement[Any], name: str) -> ColumnElement[Any]:
+        whole = func.max(value).over(partition_by=c.phone)
+        return whole.label(name)
+
+    return select(
+        c.call_id,
+        c.phone,
+        c.outcome,
+        c.updated_at,
+        func.row_number().over(partition_by=c.phone, order_by=order).label("rank"),
+        over(_flag(and_(outbound, c.attempts > 0)), "called_out"),
+        over(_flag(inbound), "called_in"),
+        over(_flag(and_(outbound, c.reached == 1)), "reached_out"),
+        over(_flag(and_(inbound, c.reached == 1)), "reached_in"),
+        c.attempts,
+        c.direction,
+    ).subquery("numbers")
+
+
+def _verdicts(campaign_id: str) -> Subquery:
+    """Per reached number, its verdict call (the first of its rank)."""
+    n = _numbers(campaign_id).c
+    reached = or_(n.reached_out == 1, n.reached_in == 1)
     return (
-        select(
-            c.phone.label("phone"),
-            func.max(_flag(and_(outbound, c.attempts > 0))).label("called_out"),
-            func.max(_flag(inbound)).label("called_in"),
-            func.max(_flag(and_(outbound, c.reached == 1))).label("reached_out"),
-            func.max(_flag(and_(inbound, c.reached == 1))).label("reached_in"),
-        )
-        .group_by(c.phone)
-        .subquery("per_phone")
+        select(n.call_id, n.phone, n.outcome, n.updated_at)
+        .where(n.rank == 1, n.outcome.is_not(None), reached)
+        .subquery("verdicts")
     )
 
 
@@ -116,116 +175,100 @@ class Totals:
     inbound_calls: int = 0
     first_activity_at: datetime | None = None
     last_activity_at: datetime | None = None
-
-
-async def totals(session: AsyncSession, campaign_id: str) -> Totals:
-    """The funnel's first two tiles, the effort and the activity span: one statement."""
-    per_call = _per_call(campaign_id)
-    p = _per_phone(per_call).c
-    c = per_call.c
-    phones = select(
-        func.sum(_flag(or_(p.called_out == 1, p.called_in == 1))).label("called"),
-        func.sum(_flag(or_(p.reached_out == 1, p.reached_in == 1))).label("reached"),
-        func.sum(p.reached_out).label("reached_out"),
-        func.sum(p.reached_in).label("reached_in"),
-        func.sum(_flag(and_(p.reached_out == 1, p.reached_in == 1))).label("reached_both"),
-        func.sum(p.called_in).label("callers"),
-    ).subquery("phones")
-    inbound = c.direction == "inbound"
-    first = case((inbound, func.coalesce(c.first_at, c.created_at)), else_=c.first_at)
-    last = case((inbound, func.coalesce(c.last_at, c.created_at)), else_=c.last_at)
-    effort = select(
-        func.sum(case((inbound, 0), else_=c.attempts)).label("attempts"),
-        func.sum(_flag(inbound)).label("inbound_calls"),
-        func.min(first).label("first_at"),
-        func.max(last).label("last_at"),
-    ).subquery("effort")
-    both = phones.join(effort, true())  # one row each
-    row = (await session.execute(select(phones, effort).select_from(both))).one()
-    return Totals(
-        called=int(row.called or 0),
-        reached=int(row.reached or 0),
-        reached_outbound=int(row.reached_out or 0),
-        reached_inbound=int(row.reached_in or 0),
-        reached_both=int(row.reached_both or 0),
-        unique_callers=int(row.callers or 0),
-        outbound_attempts=int(row.attempts or 0),
-        inbound_calls=int(row.inbound_calls or 0),
-        first_activity_at=_timestamp(row.first_at),
-        last_activity_at=_timestamp(row.last_at),
-    )
-
-
-def _verdicts(campaign_id: str) -> Subquery:
-    """Per reached number, its verdict: the most recent of its calls with an outcome
-    (by last activity, then creation, then id)."""
-    per_call = _per_call(campaign_id)
-    c = per_call.c
-    recency = func.coalesce(c.last_at, c.created_at)
-    ranked = (
-        select(
-            c.call_id,
-            c.phone,
-            c.outcome,
-            recency.label("last_at"),
-            func.row_number()
-            .over(partition_by=c.phone, order_by=(recency.desc(), c.call_id.desc()))
-            .label("rank"),
-        )
-        .where(c.outcome.is_not(None))
-        .subquery("ranked")
-    )
-    reached = select(c.phone).where(c.reached == 1)
-    return (
-        select(ranked.c.call_id, ranked.c.phone, ranked.c.outcome, ranked.c.last_at)
-        .where(ranked.c.rank == 1, ranked.c.phone.in_(reached))
-        .subquery("verdicts")
-    )
-
-
-@dataclass
-class Breakdown:
-    """Real exchanges by verdict outcome, and per structured-output field how many of
-    them have a value for it."""
-
+    # Real exchanges by verdict outcome.
     by_outcome: dict[str, int] = field(default_factory=dict)
-    filled: dict[str, int] = field(default_factory=dict)
-    any_filled: int = 0  # real exchanges with a value for at least one field
 
     @property
-    def total(self) -> int:
+    def real_exchanges(self) -> int:
         return sum(self.by_outcome.values())
 
 
-def _json_text(column: Any, key: str) -> ColumnElement[Any]:
-    value: ColumnElement[Any] = column[key].as_string()
-    return value
-
-
-async def breakdown(
-    session: AsyncSession, campaign_id: str, fields: Sequence[str] = ()
-) -> Breakdown:
-    """One statement: verdicts grouped by outcome, with one sum per field."""
-    verdicts = _verdicts(campaign_id)
-    given = [_json_text(Call.structured_output, name).is_not(None) for name in fields]
-    columns: list[ColumnElement[Any]] = [
-        verdicts.c.outcome,
-        func.count().label("n"),
-        func.sum(_flag(or_(*given))).label("any_filled") if given else literal(0),
-    ]
-    columns += [func.sum(_flag(one)).label(f"f{i}") for i, one in enumerate(given)]
-    query = (
-        select(*columns)
-        .select_from(verdicts)
-        .join(Call, Call.id == verdicts.c.call_id)
-        .group_by(verdicts.c.outcome)
+def _plain_totals(campaign_id: str) -> Select[Any]:
+    """Numbers with exactly one call, outbound: every figure is a plain sum."""
+    reached = Call.result == "human"
+    verdict = case((reached, Call.outcome), else_=None)
+    zero = literal(0)
+    return (
+        select(
+            verdict.label("verdict"),
+            func.sum(_flag(Call.calls_count > 0)),
+            func.sum(_flag(reached)),
+            func.sum(_flag(reached)),
+            zero,
+            zero,
+            zero,
+            func.sum(Call.calls_count),
+            zero,
+            func.count(),
+        )
+        .where(
+            Call.campaign_id == campaign_id,
+            Call.direction == "outbound",
+            Call.to_phone_number.not_in(_shared(campaign_id)),
+        )
+        .group_by(verdict)
     )
-    result = Breakdown(filled=dict.fromkeys(fields, 0))
-    for row in await session.execute(query):
-        result.by_outcome[str(row[0])] = int(row[1])
-        result.any_filled += int(row[2] or 0)
-        for i, name in enumerate(fields):
-            result.filled[name] += int(row[3 + i] or 0)
+
+
+def _shared_totals(campaign_id: str) -> Select[Any]:
+    """Shared numbers: each counted once through its first-ranked call, its verdict
+    call joined for the structured output."""
+    numbers = _numbers(campaign_id)
+    n = numbers.c
+    first = n.rank == 1
+    reached = or_(n.reached_out == 1, n.reached_in == 1)
+    verdict = case((and_(first, reached), n.outcome), else_=None)
+    inbound = n.direction == "inbound"
+    return (
+        select(
+            verdict.label("verdict"),
+            func.sum(_flag(and_(first, or_(n.called_out == 1, n.called_in == 1)))),
+            func.sum(_flag(and_(first, reached))),
+            func.sum(_flag(and_(first, n.reached_out == 1))),
+            func.sum(_flag(and_(first, n.reached_in == 1))),
+            func.sum(_flag(and_(first, n.reached_out == 1, n.reached_in == 1))),
+            func.sum(_flag(and_(first, n.called_in == 1))),
+            func.sum(case((inbound, 0), else_=n.attempts)),
+            func.sum(_flag(inbound)),
+            func.sum(_flag(verdict.is_not(None))),  # its real exchanges
+        )
+        .select_from(numbers)
+        .group_by(verdict)
+    )
+
+
+async def totals(session: AsyncSession, campaign_id: str) -> Totals:
+    """The funnel, the effort, the outcome breakdown and the data-extraction coverage:
+    one statement over the plain numbers (one outbound call each: plain aggregates over
+    the index), one over the shared numbers (a window pass), both grouped by verdict
+    outcome, added up; then the activity span, one statement over the attempts."""
+    result = Totals()
+    for query in (_plain_totals(campaign_id), _shared_totals(campaign_id)):
+        for row in await session.execute(query):
+            result.called += int(row[1] or 0)
+            result.reached += int(row[2] or 0)
+            result.reached_outbound += int(row[3] or 0)
+            result.reached_inbound += int(row[4] or 0)
+            result.reached_both += int(row[5] or 0)
+            result.unique_callers += int(row[6] or 0)
+            result.outbound_attempts += int(row[7] or 0)
+            result.inbound_calls += int(row[8] or 0)
+            if row[0] is not None:
+                outcome = str(row[0])
+                result.by_outcome[outcome] = result.by_outcome.get(outcome, 0) + int(row[9] or 0)
+    span = (
+        await session.execute(
+            select(
+                func.min(_A.started_at),
+                func.max(func.coalesce(_A.ended_at, _A.answered_at, _A.started_at)),
+            )
+            .select_from(Call)
+            .join(_A, _A.call_id == Call.id)
+            .where(Call.campaign_id == campaign_id)
+        )
+    ).one()
+    result.first_activity_at = _timestamp(span[0])
+    result.last_activity_at = _timestamp(span[1])
     return result
 
 
@@ -247,44 +290,61 @@ async def leads(
     outcomes: Sequence[str],
     limit: int = LEADS_LIMIT,
 ) -> list[Lead]:
-    """Numbers whose verdict is one of ``outcomes``: the ``limit`` most recent per
-    outcome, newest first, each with its verdict call's latest attempt."""
-    verdicts = _verdicts(campaign_id)
-    v = verdicts.c
-    ranked = (
-        select(
-            v.call_id,
-            v.phone,
-            v.outcome,
-            v.last_at,
-            func.row_number()
-            .over(partition_by=v.outcome, order_by=(v.last_at.desc(), v.call_id.desc()))
-            .label("place"),
-        )
-        .where(v.outcome.in_(list(outcomes)))
-        .subquery("wanted")
+    """Numbers whose verdict is one of ``outcomes``: per outcome the ``limit`` whose
+    verdict was recorded last (the verdict call's ``updated_at``), newest first, each
+    with its verdict call's latest attempt and last activity."""
+    wanted = list(outcomes)
+    shared = _verdicts(campaign_id)
+    plain = select(
+        Call.id.label("call_id"),
+        Call.to_phone_number.label("phone"),
+        Call.outcome.label("outcome"),
+        Call.updated_at.label("updated_at"),
+    ).where(
+        Call.campaign_id == campaign_id,
+        Call.direction == "outbound",
+        Call.outcome.in_(wanted),
+        Call.result == "human",
+        Call.to_phone_number.not_in(_shared(campaign_id)),
     )
+    verdicts = union_all(
+        plain,
+        select(shared.c.call_id, shared.c.phone, shared.c.outcome, shared.c.updated_at).where(
+            shared.c.outcome.in_(wanted)
+        ),
+    ).subquery("verdicts_wanted")
+    v = verdicts.c
+    ranked = select(
+        v.call_id,
+        v.phone,
+        v.outcome,
+        v.updated_at,
+        func.row_number()
+        .over(partition_by=v.outcome, order_by=(v.updated_at.desc(), v.call_id.desc()))
+        .label("place"),
+    ).subquery("wanted")
+    w = ranked.c
     latest_attempt = (
         select(_A.id)
-        .where(_A.call_id == ranked.c.call_id)
+        .where(_A.call_id == w.call_id)
         .order_by(_A.attempt_number.desc())
         .limit(1)
         .scalar_subquery()
     )
     query = (
         select(
-            ranked.c.call_id,
+            w.call_id,
             latest_attempt.label("attempt_id"),
-            ranked.c.outcome,
+            w.outcome,
             Call.direction,
-            ranked.c.phone,
+            w.phone,
             Call.contact,
             func.coalesce(Call.outcome_summary, Call.summary).label("summary"),
-            ranked.c.last_at,
+            func.coalesce(_last_activity(w.call_id), Call.updated_at).label("last_at"),
         )
-        .join(Call, Call.id == ranked.c.call_id)
-        .where(ranked.c.place <= limit)
-        .order_by(ranked.c.last_at.desc(), ranked.c.call_id.desc())
+        .join(Call, Call.id == w.call_id)
+        .where(w.place <= limit)
+        .order_by(w.updated_at.desc(), w.call_id.desc())
     )
     return [
         Lead(
@@ -334,7 +394,8 @@ def _seconds(session: AsyncSession, start: Any, end: Any) -> ColumnElement[float
 async def jump_in(session: AsyncSession, campaign_id: str) -> JumpIn:
     """Attempts a person of the team joined (``handled_by_human``); the median of their
     answered-to-end durations, by counting then reading the middle one or two rows."""
-    joined = [Call.campaign_id == campaign_id, _A.handled_by_human.is_(True)]
+    # "= true" (not "IS true"): the form the partial index ix_call_attempts_joined names.
+    joined = [Call.campaign_id == campaign_id, _A.handled_by_human == True]  # noqa: E712
     timed = and_(_A.answered_at.is_not(None), _A.ended_at.is_not(None))
     counts = (
         await session.execute(

@@ -289,10 +289,10 @@ async def finish_every_call(db: Database, campaign_id: str, organization_id: str
             }
         )
     async with db.write() as session:
-        for start in range(0, len(inbound_calls), 5000):
-            await session.execute(insert(Call), inbound_calls[start : start + 5000])
-        for start in range(0, len(attempts), 5000):
-            await session.execute(insert(CallAttempt), attempts[start : start + 5000])
+        for at in range(0, len(inbound_calls), 5000):
+            await session.execute(insert(Call), inbound_calls[at : at + 5000])
+        for at in range(0, len(attempts), 5000):
+            await session.execute(insert(CallAttempt), attempts[at : at + 5000])
     await analyze(db)
     return len(attempts)
 

@@ -15,6 +15,7 @@ from sqlalchemy import insert
 
 from openrevox.services.call_wire import timestamp
 from openrevox.storage.models import Call, CallAttempt, new_id
+from openrevox.storage.repositories import campaign_statistics
 from tests.integration.conftest import Api
 from tests.integration.test_calls import create_assistant
 from tests.integration.test_campaigns import create_campaign
@@ -201,10 +202,17 @@ async def store(api: Api, campaign: dict[str, Any], calls: list[FakeCall]) -> No
         await session.execute(insert(CallAttempt), attempt_rows)
 
 
-@pytest.mark.parametrize(("seed", "unique"), [(7, False), (2026, False), (11, True)])
+@pytest.mark.parametrize(
+    ("seed", "unique", "inline"),
+    [(7, False, True), (2026, False, False), (11, True, True), (12, True, False)],
+)
 async def test_aggregation_agrees_with_a_brute_force_count(
-    api: Api, seed: int, unique: bool
+    api: Api, monkeypatch: pytest.MonkeyPatch, seed: int, unique: bool, inline: bool
 ) -> None:
+    """``inline``: the shared numbers are bound as a list; else read as a subquery (the
+    form for campaigns with more than ``SHARED_INLINE`` of them)."""
+    if not inline:
+        monkeypatch.setattr(campaign_statistics, "SHARED_INLINE", 0)
     rng = random.Random(seed)
     assistant = await create_assistant(
         api,

@@ -51,8 +51,9 @@ async def statistics(
     fields = _field_names(config.get("structured_output_config"))
 
     await repo.prepare(session)
-    totals = await repo.totals(session, campaign.id)
-    leads = await repo.leads(session, campaign.id, HOT_LEAD_OUTCOMES + CALLBACK_OUTCOMES)
+    shared = await repo.shared_numbers(session, campaign.id)
+    totals = await repo.totals(session, campaign.id, shared)
+    leads = await repo.leads(session, campaign.id, HOT_LEAD_OUTCOMES + CALLBACK_OUTCOMES, shared)
     imported = await repo.imported_rows(session, campaign.id)
     jump_in = await repo.jump_in(session, campaign.id)
     timezone = policy.timezone or await _contacts_zone(session, campaign.id)

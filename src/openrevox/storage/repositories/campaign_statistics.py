@@ -89,7 +89,20 @@ def _shared(campaign_id: str) -> Select[Any]:
     return select(union(callers, repeated).subquery("shared").c.phone)
 
 
-def _per_call(campaign_id: str) -> CTE:
+# The shared numbers, as a list when there are few (bound once into each statement),
+# else as the query itself.
+Shared = list[str] | Select[Any]
+SHARED_INLINE = 1000
+
+
+async def shared_numbers(session: AsyncSession, campaign_id: str) -> Shared:
+    """Read once per report: a campaign's shared numbers are usually few (callers)."""
+    query = _shared(campaign_id)
+    found = list(await session.scalars(query.limit(SHARED_INLINE + 1)))
+    return [str(n) for n in found] if len(found) <= SHARED_INLINE else query
+
+
+def _per_call(campaign_id: str, shared: Shared) -> CTE:
     """One row per call of the campaign on a shared number, from ``calls`` alone (its
     narrow columns):
     number, direction, outcome, attempts made (``calls_count``) and whether it reached a
@@ -117,18 +130,18 @@ def _per_call(campaign_id: str) -> CTE:
     outbound = select(*columns).where(
         Call.campaign_id == campaign_id,
         Call.direction == "outbound",
-        Call.to_phone_number.in_(_shared(campaign_id)),
+        Call.to_phone_number.in_(shared),
     )
     return union_all(inbound, outbound).cte("per_call")
 
 
-def _numbers(campaign_id: str) -> Subquery:
+def _numbers(campaign_id: str, shared: Shared) -> Subquery:
     """One window pass over the calls on shared numbers, partitioned by number. Each call row
     gets its number's flags (called out or in, reached out or in, attempts made); the
     number's *verdict* call ranks first: calls with an outcome before the others, the
     most recently updated first (the analysis writes the outcome when the order ends),
     then by id. Every window shares one definition, so each backend sorts once."""
-    c = _per_call(campaign_id).c
+    c = _per_call(campaign_id, shared).c
     outbound = c.direction == "outbound"
     inbound = c.direction == "inbound"
     order = (case((c.outcome.is_(None), 1), else_=0), c.updated_at.desc(), c.call_id.desc())
@@ -152,9 +165,9 @@ def _numbers(campaign_id: str) -> Subquery:
     ).subquery("numbers")
 
 
-def _verdicts(campaign_id: str) -> Subquery:
+def _verdicts(campaign_id: str, shared: Shared) -> Subquery:
     """Per reached number, its verdict call (the first of its rank)."""
-    n = _numbers(campaign_id).c
+    n = _numbers(campaign_id, shared).c
     reached = or_(n.reached_out == 1, n.reached_in == 1)
     return (
         select(n.call_id, n.phone, n.outcome, n.updated_at)
@@ -183,7 +196,7 @@ class Totals:
         return sum(self.by_outcome.values())
 
 
-def _plain_totals(campaign_id: str) -> Select[Any]:
+def _plain_totals(campaign_id: str, shared: Shared) -> Select[Any]:
     """Numbers with exactly one call, outbound: every figure is a plain sum."""
     reached = Call.result == "human"
     verdict = case((reached, Call.outcome), else_=None)
@@ -204,16 +217,16 @@ def _plain_totals(campaign_id: str) -> Select[Any]:
         .where(
             Call.campaign_id == campaign_id,
             Call.direction == "outbound",
-            Call.to_phone_number.not_in(_shared(campaign_id)),
+            Call.to_phone_number.not_in(shared),
         )
         .group_by(verdict)
     )
 
 
-def _shared_totals(campaign_id: str) -> Select[Any]:
+def _shared_totals(campaign_id: str, shared: Shared) -> Select[Any]:
     """Shared numbers: each counted once through its first-ranked call, its verdict
     call joined for the structured output."""
-    numbers = _numbers(campaign_id)
+    numbers = _numbers(campaign_id, shared)
     n = numbers.c
     first = n.rank == 1
     reached = or_(n.reached_out == 1, n.reached_in == 1)
@@ -237,13 +250,16 @@ def _shared_totals(campaign_id: str) -> Select[Any]:
     )
 
 
-async def totals(session: AsyncSession, campaign_id: str) -> Totals:
+async def totals(session: AsyncSession, campaign_id: str, shared: Shared) -> Totals:
     """The funnel, the effort, the outcome breakdown and the data-extraction coverage:
     one statement over the plain numbers (one outbound call each: plain aggregates over
     the index), one over the shared numbers (a window pass), both grouped by verdict
     outcome, added up; then the activity span, one statement over the attempts."""
     result = Totals()
-    for query in (_plain_totals(campaign_id), _shared_totals(campaign_id)):
+    queries = [_plain_totals(campaign_id, shared)]
+    if not isinstance(shared, list) or shared:
+        queries.append(_shared_totals(campaign_id, shared))
+    for query in queries:
         for row in await session.execute(query):
             result.called += int(row[1] or 0)
             result.reached += int(row[2] or 0)
@@ -288,13 +304,14 @@ async def leads(
     session: AsyncSession,
     campaign_id: str,
     outcomes: Sequence[str],
+    shared: Shared,
     limit: int = LEADS_LIMIT,
 ) -> list[Lead]:
     """Numbers whose verdict is one of ``outcomes``: per outcome the ``limit`` whose
     verdict was recorded last (the verdict call's ``updated_at``), newest first, each
     with its verdict call's latest attempt and last activity."""
     wanted = list(outcomes)
-    shared = _verdicts(campaign_id)
+    on_shared = _verdicts(campaign_id, shared)
     plain = select(
         Call.id.label("call_id"),
         Call.to_phone_number.label("phone"),
@@ -305,13 +322,12 @@ async def leads(
         Call.direction == "outbound",
         Call.outcome.in_(wanted),
         Call.result == "human",
-        Call.to_phone_number.not_in(_shared(campaign_id)),
+        Call.to_phone_number.not_in(shared),
     )
+    s = on_shared.c
     verdicts = union_all(
         plain,
-        select(shared.c.call_id, shared.c.phone, shared.c.outcome, shared.c.updated_at).where(
-            shared.c.outcome.in_(wanted)
-        ),
+        select(s.call_id, s.phone, s.outcome, s.updated_at).where(s.outcome.in_(wanted)),
     ).subquery("verdicts_wanted")
     v = verdicts.c
     ranked = select(

@@ -61,7 +61,7 @@ def _serve(database_url: str) -> Iterator[VoiceServer]:
             "OPENREVOX_ELEVENLABS_API_KEY": ELEVENLABS_KEY,
             "OPENREVOX_ELEVENLABS_BASE_URL": elevenlabs.base_url,
         }
-        with running_server(database_url, env=env) as server:
+        with running_server(database_url, env=env, startup_timeout=90) as server:
             key = create_key(database_url, "acme", "owner@acme.test")
             other_key = create_key(database_url, "globex", "owner@globex.test")
             yield VoiceServer(server.base_url, key, other_key, cartesia, elevenlabs)
@@ -100,7 +100,7 @@ def offline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         "OPENREVOX_GRADIUM_API_KEY": "",
         "OPENREVOX_LOCAL_SPEECH_FALLBACK": "true",
     }
-    with running_server(url, env=env) as server:
+    with running_server(url, env=env, startup_timeout=90) as server:
         yield server.base_url, create_key(url, "offline", "owner@offline.test")
 
 
@@ -281,7 +281,7 @@ def test_older_sdks_read_the_voices(version: str, voice_server: VoiceServer) -> 
         env={**os.environ, "PYTHONPATH": str(sdk_path)},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
         check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -13,10 +13,11 @@ import subprocess
 import sys
 import wave
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from revox import (
     BadRequestError,
@@ -50,6 +51,26 @@ class VoiceServer:
 
 
 @contextmanager
+def _own_server(database_url: str, env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """``running_server`` and a key of the organization acme, checked to be answered by
+    *this* process: the free port it picks may be taken by another server started on
+    the machine meanwhile (then this one exits and the other answers); start again."""
+    for _ in range(3):
+        with ExitStack() as stack:
+            server = stack.enter_context(running_server(database_url, env=env, startup_timeout=90))
+            key = create_key(database_url, "acme", "owner@acme.test")
+            status = httpx.get(
+                f"{server.base_url}/auth-status",
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=30,
+            ).status_code
+            if status == 200 and server.process.poll() is None:
+                yield server.base_url, key
+                return
+    raise RuntimeError("could not start an openrevox server of our own (port taken?)")
+
+
+@contextmanager
 def _serve(database_url: str) -> Iterator[VoiceServer]:
     with (
         FakeCartesia(api_key=CARTESIA_KEY) as cartesia,
@@ -61,10 +82,9 @@ def _serve(database_url: str) -> Iterator[VoiceServer]:
             "OPENREVOX_ELEVENLABS_API_KEY": ELEVENLABS_KEY,
             "OPENREVOX_ELEVENLABS_BASE_URL": elevenlabs.base_url,
         }
-        with running_server(database_url, env=env, startup_timeout=90) as server:
-            key = create_key(database_url, "acme", "owner@acme.test")
+        with _own_server(database_url, env) as (base_url, key):
             other_key = create_key(database_url, "globex", "owner@globex.test")
-            yield VoiceServer(server.base_url, key, other_key, cartesia, elevenlabs)
+            yield VoiceServer(base_url, key, other_key, cartesia, elevenlabs)
 
 
 @pytest.fixture(
@@ -100,8 +120,8 @@ def offline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         "OPENREVOX_GRADIUM_API_KEY": "",
         "OPENREVOX_LOCAL_SPEECH_FALLBACK": "true",
     }
-    with running_server(url, env=env, startup_timeout=90) as server:
-        yield server.base_url, create_key(url, "offline", "owner@offline.test")
+    with _own_server(url, env) as (base_url, key):
+        yield base_url, key
 
 
 def sdk(base_url: str, key: str) -> Revox:

@@ -75,9 +75,10 @@ class Settings(BaseSettings):
         description="Folder where stereo call recordings (WAV) are written.",
     )
     batched_vad: bool = Field(
-        default=False,
+        default=True,
         description="Score every call's Silero VAD in shared batches on the event loop "
-        "(runtime/audio/batched_vad.py), not with an ONNX session and a thread per call.",
+        "(runtime/audio/batched_vad.py), not with an ONNX session and a thread per call "
+        "(false: Pipecat's per-call SileroVADAnalyzer; docs/audio.md).",
     )
 
     # Call runtime: LLM routing (docs/runtime.md).

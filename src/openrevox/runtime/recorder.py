@@ -64,8 +64,11 @@ class CallRecorder(BaseObserver):
     """Speech events (SDK shape) and the agent's activity, from the frames that pass.
 
     ``now`` is the session clock (for the inactivity limit); speech-event times are
-    wall time in ms since ``start()``.
+    wall time in ms since ``start()``. Audio frames mean nothing to it
+    (``observes_audio``: the session's worker does not queue them for it).
     """
+
+    observes_audio = False
 
     def __init__(
         self,

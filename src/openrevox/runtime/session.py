@@ -22,10 +22,14 @@ from pipecat.frames.frames import (
     EndWorkerFrame,
     ErrorFrame,
     FunctionCallResultProperties,
+    InputAudioRawFrame,
     LLMRunFrame,
+    OutputAudioRawFrame,
     TTSSpeakFrame,
 )
+from pipecat.observers.base_observer import FrameProcessed, FramePushed
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.pipeline.worker_observer import WorkerObserver
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
     AssistantTurnStoppedMessage,
@@ -179,7 +183,13 @@ class CallSession:
             idle_timeout_secs=None,
             cancel_on_idle_timeout=False,
             enable_rtvi=False,
+            enable_turn_tracking=False,  # nothing reads Pipecat's turn tracking
         )
+        # The worker tells its observers about every frame each processor takes and
+        # pushes, through a queue and a task per observer; the recorder ignores audio,
+        # most of those frames: they are not queued for it (docs/runtime.md). The
+        # worker's own proxy is swapped (Pipecat 1.14 has no hook for it), same observers.
+        worker._observer = QuietAudioObserver(observers=worker._observer._observers)
         self._worker = worker
         self._wire_events(worker, built)
         runner = WorkerRunner(handle_sigint=False)
@@ -501,6 +511,28 @@ class CallSession:
                 self._on_transcript(item)
             except Exception:
                 log.exception("transcript listener failed")
+
+
+AUDIO_FRAMES = (InputAudioRawFrame, OutputAudioRawFrame)
+
+
+class QuietAudioObserver(WorkerObserver):
+    """Pipecat's observer proxy, which does not pass audio frames on while all its
+    observers ignore them (``observes_audio = False``, as ``CallRecorder``): each of a
+    call's audio frames (caller and agent, dozens a second) would otherwise be queued to
+    every observer at each processor it crosses, and a task woken to drop it. Other
+    frames reach the observers as before, in order."""
+
+    def _audio_observed(self) -> bool:
+        return any(getattr(o, "observes_audio", True) for o in self._observers)
+
+    async def on_process_frame(self, data: FrameProcessed) -> None:
+        if not isinstance(data.frame, AUDIO_FRAMES) or self._audio_observed():
+            await super().on_process_frame(data)
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        if not isinstance(data.frame, AUDIO_FRAMES) or self._audio_observed():
+            await super().on_push_frame(data)
 
 
 def session_for(

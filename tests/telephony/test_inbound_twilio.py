@@ -7,6 +7,7 @@ rejected with TwiML, never an error."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -130,6 +131,10 @@ async def test_an_inbound_call_talks_and_ends_in_post_processing(
     assert url == f"{stack.base_url.replace('http://', 'ws://')}/twilio/inbound-stream"
     parameters = {p.get("name") or "": p.get("value") or "" for p in stream.findall("Parameter")}
     assert set(parameters) == {"attempt_id", "token"}
+    # The webhook retried for the same call: the same answer, one call recorded.
+    again = await ring(stack, OUR_NUMBER, sid="CAinbound0001")
+    assert again.text == response.text
+    assert len([c for c in await inbound_calls(stack) if c.to_phone_number == OUR_NUMBER]) == 1
 
     # A forged token is refused and concludes nothing.
     async with FakeTwilioCall(
@@ -141,7 +146,10 @@ async def test_an_inbound_call_talks_and_ends_in_post_processing(
     async with FakeTwilioCall(url, parameters, call_sid="CAinbound0001") as phone:
         await phone.wait_for_speech(within=20)
         await phone.wait_for_quiet(quiet_secs=0.6)
-        await phone.say(caller_speech("I would like to book an appointment tomorrow morning."))
+        speech = caller_speech("I would like to book an appointment tomorrow morning.")
+        # Bounded: should the server end the call first, the frames stop going out.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(phone.say(speech), 20)
         await asyncio.sleep(1.0)
     # The caller hung up: the session stores its records, then the order is concluded.
     attempt_id = parameters["attempt_id"]
@@ -156,7 +164,8 @@ async def test_an_inbound_call_talks_and_ends_in_post_processing(
             break
         await asyncio.sleep(0.1)
     assert call is not None and attempt is not None
-    assert call.status == "post_processing" and call.direction == "inbound"
+    assert call.status == "post_processing", (call.status, attempt.engine)
+    assert call.direction == "inbound"
     assert (call.to_phone_number, call.from_phone_number) == (OUR_NUMBER, CALLER)
     assert call.prompt_variables == {"first_name": "Ann"}
     assert attempt.status == "completed" and attempt.provider == "twilio"

@@ -160,7 +160,12 @@ async def answer_call(
     provider_call_id: str | None = None,
     http: httpx.AsyncClient | None = None,
 ) -> InboundAnswer:
-    """Route a ringing call; record it unless nobody answers the number."""
+    """Route a ringing call; record it unless nobody answers the number. The same call
+    announced again (a webhook retried: same provider call id) gets the same answer."""
+    if provider_call_id:
+        again = await _announced(db, provider, provider_call_id)
+        if again is not None:
+            return again
     number = _e164(to_number)
     if number is None:
         return InboundAnswer("rejected", f"{to_number!r} is not a phone number")
@@ -196,6 +201,41 @@ async def answer_call(
         log.warning("inbound call %s to %s errored: %s", call_id, number, error)
         return InboundAnswer("errored", error, **common)  # type: ignore[arg-type]
     return InboundAnswer("accepted", "", **common)  # type: ignore[arg-type]
+
+
+async def _announced(db: Database, provider: str, provider_call_id: str) -> InboundAnswer | None:
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(CallAttempt, Call)
+                .join(Call, Call.id == CallAttempt.call_id)
+                .where(
+                    CallAttempt.provider == provider,
+                    CallAttempt.provider_call_id == provider_call_id,
+                    Call.direction == "inbound",
+                )
+            )
+        ).first()
+    if row is None:
+        return None
+    attempt, call = row
+    if attempt.status == "ongoing":
+        kind: Literal["rejected", "errored", "accepted"] = "accepted"
+    elif attempt.status == "error" and call.status == "errored":
+        kind = "errored"
+    else:
+        kind = "rejected"  # that call is over
+    return InboundAnswer(
+        kind,
+        call.status_reason or ("" if kind == "accepted" else "the call is over"),
+        call_id=call.id,
+        attempt_id=attempt.id,
+        organization_id=call.organization_id,
+        our_number=call.to_phone_number,
+        caller=attempt.phone_number,
+        assistant=dict(call.assistant_snapshot),
+        prompt_variables=dict(call.prompt_variables or {}),
+    )
 
 
 async def _record(

@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import json
+import pstats
 import resource
 import statistics
 import sys
@@ -117,14 +120,31 @@ def _reset_peak() -> bool:
         return False
 
 
+PROFILED: set[str] = set()  # --profile: steps run under cProfile (their times inflated)
+
+
+def _profile_report(name: str, profile: cProfile.Profile) -> None:
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out).sort_stats("cumulative")
+    stats.print_stats(25)
+    print(f"--- cProfile of {name} (cumulative, top 25) ---")
+    print("\n".join(line for line in out.getvalue().splitlines() if line.strip()))
+
+
 async def measured(name: str, action: Callable[[], Awaitable[T]], trace: bool) -> tuple[T, Step]:
+    profile = cProfile.Profile() if name in PROFILED else None
     resettable = _reset_peak()
     before = _status_kb("VmRSS")
     max_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
+    if profile is not None:
+        profile.enable()
     result = await action()
+    if profile is not None:
+        profile.disable()
+        _profile_report(name, profile)
     secs = time.perf_counter() - started
     traced = None
     if trace:
@@ -443,8 +463,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--tracemalloc", action="store_true", help="also trace Python allocations (slower)"
     )
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="comma-separated steps to run under cProfile (create,launch,statistics,export); "
+        "prints the top functions; those steps' times are inflated",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
+    PROFILED.update(p.strip() for p in args.profile.split(",") if p.strip())
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in BACKENDS]

@@ -337,3 +337,22 @@ async def test_missing_and_other_organizations_campaigns_are_404(api: Api) -> No
     response = await api.anonymous.get(f"/campaigns/{campaign['id']}/statistics")
     assert response.status_code == 401
     assert "error" in response.json()
+
+
+async def test_outcomes_outside_the_four_are_listed_after_them(api: Api) -> None:
+    """An outcome stored by an older vocabulary (SDK 0.3.0's ``do_not_contact``) still
+    counts, labelled from its name, after the four (ties keep that order)."""
+    campaign = await create_campaign(api, count=3)
+    ids = await row_calls(api, campaign["id"])
+    await finish(api, ids[0], [human(0, 30)], outcome="do_not_contact")
+    await finish(api, ids[1], [human(1, 30)], outcome="completed")
+    stats = await statistics(api, campaign["id"])
+    assert stats["outcome_breakdown"] == [
+        {"outcome": "completed", "label": "Completed", "count": 1},
+        {"outcome": "do_not_contact", "label": "Do not contact", "count": 1},
+        {"outcome": "interested", "label": "Interested", "count": 0},
+        {"outcome": "requested_callback_later", "label": "Callback requested", "count": 0},
+        {"outcome": "not_interested", "label": "Not interested", "count": 0},
+    ]
+    assert stats["funnel"]["real_exchanges"]["count"] == 2
+    assert stats["campaign"]["status"] == "paused"  # the third call is not launched

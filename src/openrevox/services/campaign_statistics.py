@@ -12,14 +12,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openrevox.domain.identifiers import is_resource_id
 from openrevox.domain.phone_numbers import InvalidPhoneNumber
 from openrevox.domain.scheduling.policy import read_retry_config
 from openrevox.domain.scheduling.timezones import zone_names_for_number
+from openrevox.errors import NotFound
 from openrevox.services import campaigns
 from openrevox.services.auth import Principal
 from openrevox.services.call_wire import Compat, timestamp
 from openrevox.storage.models import Assistant
 from openrevox.storage.repositories import campaign_statistics as repo
+from openrevox.storage.repositories import campaigns as campaign_repo
+from openrevox.storage.repositories.campaigns import Tally
 
 # A hot lead: the number's verdict is one of these (the phone history's ``hot`` too).
 HOT_LEAD_OUTCOMES: tuple[str, ...] = ("interested",)
@@ -42,15 +46,23 @@ async def statistics(
     session: AsyncSession, principal: Principal, campaign_id: str, compat: Compat | None = None
 ) -> dict[str, Any]:
     """The ``statistics`` object; another organization's campaign is a 404."""
-    view = await campaigns.get(session, principal, campaign_id)
-    campaign = view.campaign
-    wire = campaigns.to_wire(view, compat)
+    campaign = None
+    if is_resource_id(campaign_id):  # the rule of every campaign method
+        campaign = await campaign_repo.get(session, principal.organization_id, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign with id {campaign_id!r}")
+    await repo.prepare(session)
+    status = campaigns.campaign_status(
+        Tally(by_status=await repo.status_counts(session, campaign.id))
+    )
+    legacy = compat is not None and compat.version is not None and compat.version < (0, 4, 0)
+    if legacy and campaign.launched_at is None and campaign.cancelled_at is None:
+        status = "draft"  # as GET /campaigns/{id} answers SDK 0.3.0
     assistant = await session.get(Assistant, campaign.assistant_id)
     config: Mapping[str, Any] = assistant.config if assistant is not None else {}
     policy = read_retry_config(campaign.call_retry_config or config.get("call_retry_config"))
     fields = _field_names(config.get("structured_output_config"))
 
-    await repo.prepare(session)
     shared = await repo.shared_numbers(session, campaign.id)
     totals = await repo.totals(session, campaign.id, shared)
     leads = await repo.leads(session, campaign.id, HOT_LEAD_OUTCOMES + CALLBACK_OUTCOMES, shared)
@@ -70,8 +82,8 @@ async def statistics(
             "id": campaign.id,
             "name": campaign.name,
             "agent_name": assistant.name if assistant is not None else None,
-            "status": wire["status"],
-            "is_cancelled": wire["is_cancelled"],
+            "status": status,
+            "is_cancelled": campaign.cancelled_at is not None,
             "timezone": timezone,
             "max_attempts_per_contact": policy.max_retry_attempts,
             "has_activity": totals.first_activity_at is not None,

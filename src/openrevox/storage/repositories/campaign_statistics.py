@@ -34,12 +34,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openrevox.domain.scheduling.states import ORDER_STATUSES
 from openrevox.storage.models import Call, CallAttempt, CampaignRow
 
 # The leads listed per category (interested, callback requested), most recent first.
 LEADS_LIMIT = 1000
 
 _A = CallAttempt
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _phone() -> ColumnElement[str]:
@@ -62,7 +64,7 @@ async def prepare(session: AsyncSession) -> None:
         await session.execute(text("SET LOCAL jit = off"))
 
 
-def _last_activity(call_id: ColumnElement[str]) -> ColumnElement[Any]:
+def _last_activity(call_id: Any) -> ColumnElement[Any]:
     """When the call's attempts last did something (correlated: use on few rows)."""
     return (
         select(func.max(func.coalesce(_A.ended_at, _A.answered_at, _A.started_at)))
@@ -196,31 +198,49 @@ class Totals:
         return sum(self.by_outcome.values())
 
 
-def _plain_totals(campaign_id: str, shared: Shared) -> Select[Any]:
-    """Numbers with exactly one call, outbound: every figure is a plain sum."""
+# Outcomes counted by a plain sum each (no GROUP BY: no sort over the campaign's calls);
+# another stored value (an older vocabulary) is grouped in a second, rare statement.
+OUTCOMES: tuple[str, ...] = (
+    "interested",
+    "requested_callback_later",
+    "not_interested",
+    "completed",
+)
+
+
+def _plain_conditions(campaign_id: str, shared: Shared) -> list[ColumnElement[bool]]:
+    return [
+        Call.campaign_id == campaign_id,
+        Call.direction == "outbound",
+        Call.to_phone_number.not_in(shared),
+    ]
+
+
+def _plain_totals(campaign_id: str, shared: Shared) -> Any:
+    """Numbers with exactly one call, outbound: every figure is a plain sum, in one
+    pass over the covering index."""
     reached = Call.result == "human"
-    verdict = case((reached, Call.outcome), else_=None)
-    zero = literal(0)
-    return (
-        select(
-            verdict.label("verdict"),
-            func.sum(_flag(Call.calls_count > 0)),
-            func.sum(_flag(reached)),
-            func.sum(_flag(reached)),
-            zero,
-            zero,
-            zero,
-            func.sum(Call.calls_count),
-            zero,
-            func.count(),
-        )
+    verdict = and_(reached, Call.outcome.is_not(None))
+    return select(
+        func.sum(_flag(Call.calls_count > 0)),
+        func.sum(_flag(reached)),
+        func.sum(Call.calls_count),
+        func.sum(_flag(and_(verdict, Call.outcome.not_in(OUTCOMES)))),
+        *(func.sum(_flag(and_(reached, Call.outcome == o))) for o in OUTCOMES),
+    ).where(*_plain_conditions(campaign_id, shared))
+
+
+def _plain_other_outcomes(campaign_id: str, shared: Shared) -> Any:
+    query = (
+        select(Call.outcome, func.count())
         .where(
-            Call.campaign_id == campaign_id,
-            Call.direction == "outbound",
-            Call.to_phone_number.not_in(shared),
+            *_plain_conditions(campaign_id, shared),
+            Call.result == "human",
+            Call.outcome.not_in(OUTCOMES),
         )
-        .group_by(verdict)
+        .group_by(Call.outcome)
     )
+    return query
 
 
 def _shared_totals(campaign_id: str, shared: Shared) -> Select[Any]:
@@ -256,11 +276,18 @@ async def totals(session: AsyncSession, campaign_id: str, shared: Shared) -> Tot
     the index), one over the shared numbers (a window pass), both grouped by verdict
     outcome, added up; then the activity span, one statement over the attempts."""
     result = Totals()
-    queries = [_plain_totals(campaign_id, shared)]
+    plain = (await session.execute(_plain_totals(campaign_id, shared))).one()
+    result.called = int(plain[0] or 0)
+    result.reached = result.reached_outbound = int(plain[1] or 0)
+    result.outbound_attempts = int(plain[2] or 0)
+    for i, outcome in enumerate(OUTCOMES):
+        if plain[4 + i]:
+            result.by_outcome[outcome] = int(plain[4 + i])
+    if plain[3]:
+        for outcome, n in await session.execute(_plain_other_outcomes(campaign_id, shared)):
+            result.by_outcome[str(outcome)] = int(n)
     if not isinstance(shared, list) or shared:
-        queries.append(_shared_totals(campaign_id, shared))
-    for query in queries:
-        for row in await session.execute(query):
+        for row in await session.execute(_shared_totals(campaign_id, shared)):
             result.called += int(row[1] or 0)
             result.reached += int(row[2] or 0)
             result.reached_outbound += int(row[3] or 0)
@@ -309,72 +336,88 @@ async def leads(
 ) -> list[Lead]:
     """Numbers whose verdict is one of ``outcomes``: per outcome the ``limit`` whose
     verdict was recorded last (the verdict call's ``updated_at``), newest first, each
-    with its verdict call's latest attempt and last activity."""
-    wanted = list(outcomes)
-    on_shared = _verdicts(campaign_id, shared)
-    plain = select(
-        Call.id.label("call_id"),
-        Call.to_phone_number.label("phone"),
-        Call.outcome.label("outcome"),
-        Call.updated_at.label("updated_at"),
-    ).where(
-        Call.campaign_id == campaign_id,
-        Call.direction == "outbound",
-        Call.outcome.in_(wanted),
-        Call.result == "human",
-        Call.to_phone_number.not_in(shared),
-    )
-    s = on_shared.c
-    verdicts = union_all(
-        plain,
-        select(s.call_id, s.phone, s.outcome, s.updated_at).where(s.outcome.in_(wanted)),
-    ).subquery("verdicts_wanted")
-    v = verdicts.c
-    ranked = select(
-        v.call_id,
-        v.phone,
-        v.outcome,
-        v.updated_at,
-        func.row_number()
-        .over(partition_by=v.outcome, order_by=(v.updated_at.desc(), v.call_id.desc()))
-        .label("place"),
-    ).subquery("wanted")
-    w = ranked.c
+    with its verdict call's latest attempt and last activity.
+
+    Per outcome, the newest ``limit`` plain verdicts and the newest ``limit`` shared
+    ones (each an ORDER BY ... LIMIT, a bounded sort), merged here; then the details of
+    the chosen calls in one statement."""
+    on_shared = _verdicts(campaign_id, shared).c
+    chosen: list[tuple[Any, str, str]] = []  # (updated_at, call_id, outcome)
+    for outcome in outcomes:
+        plain = (
+            select(Call.updated_at, Call.id)
+            .where(
+                Call.campaign_id == campaign_id,
+                Call.direction == "outbound",
+                Call.outcome == outcome,
+                Call.result == "human",
+                Call.to_phone_number.not_in(shared),
+            )
+            .order_by(Call.updated_at.desc(), Call.id.desc())
+            .limit(limit)
+        )
+        found = [(_timestamp(at), call_id) for at, call_id in await session.execute(plain)]
+        if not isinstance(shared, list) or shared:
+            on_numbers = (
+                select(on_shared.updated_at, on_shared.call_id)
+                .where(on_shared.outcome == outcome)
+                .order_by(on_shared.updated_at.desc(), on_shared.call_id.desc())
+                .limit(limit)
+            )
+            found += [(_timestamp(at), i) for at, i in await session.execute(on_numbers)]
+        found.sort(key=lambda item: (item[0] or _EPOCH, item[1]), reverse=True)
+        chosen += [(at, call_id, outcome) for at, call_id in found[:limit]]
+    if not chosen:
+        return []
+    chosen.sort(key=lambda item: (item[0] or _EPOCH, item[1]), reverse=True)
     latest_attempt = (
         select(_A.id)
-        .where(_A.call_id == w.call_id)
+        .where(_A.call_id == Call.id)
         .order_by(_A.attempt_number.desc())
         .limit(1)
         .scalar_subquery()
     )
-    query = (
-        select(
-            w.call_id,
-            latest_attempt.label("attempt_id"),
-            w.outcome,
-            Call.direction,
-            w.phone,
-            Call.contact,
-            func.coalesce(Call.outcome_summary, Call.summary).label("summary"),
-            func.coalesce(_last_activity(w.call_id), Call.updated_at).label("last_at"),
-        )
-        .join(Call, Call.id == w.call_id)
-        .where(w.place <= limit)
-        .order_by(w.updated_at.desc(), w.call_id.desc())
-    )
+    query = select(
+        Call.id,
+        latest_attempt.label("attempt_id"),
+        Call.direction,
+        _phone().label("phone"),
+        Call.contact,
+        func.coalesce(Call.outcome_summary, Call.summary).label("summary"),
+        func.coalesce(_last_activity(Call.id), Call.updated_at).label("last_at"),
+    ).where(Call.id.in_([call_id for _, call_id, _ in chosen]))
+    details = {row.id: row for row in await session.execute(query)}
     return [
         Lead(
-            call_id=row.call_id,
+            call_id=call_id,
             attempt_id=row.attempt_id,
-            outcome=row.outcome,
+            outcome=outcome,
             direction=row.direction,
             phone=row.phone,
             contact=row.contact if isinstance(row.contact, dict) else None,
             summary=row.summary,
             last_activity_at=_timestamp(row.last_at),
         )
-        for row in await session.execute(query)
+        for _, call_id, outcome in chosen
+        if (row := details.get(call_id)) is not None
     ]
+
+
+async def status_counts(session: AsyncSession, campaign_id: str) -> dict[str, int]:
+    """The campaign's calls by status (its ``status`` word): a sum per known status in
+    one pass over the covering index (a GROUP BY let SQLite walk the status index and
+    read every row); any other value is grouped in a second statement."""
+    where = Call.campaign_id == campaign_id
+    sums = [func.sum(_flag(Call.status == status)) for status in ORDER_STATUSES]
+    row = (await session.execute(select(func.count(), *sums).where(where))).one()
+    counts: dict[str, int] = {
+        str(status): int(n or 0) for status, n in zip(ORDER_STATUSES, row[1:], strict=True)
+    }
+    if sum(counts.values()) != int(row[0] or 0):
+        others = select(Call.status, func.count()).where(where, Call.status.not_in(ORDER_STATUSES))
+        for status, n in await session.execute(others.group_by(Call.status)):
+            counts[str(status)] = int(n)
+    return {status: n for status, n in counts.items() if n}
 
 
 async def imported_rows(session: AsyncSession, campaign_id: str) -> int:

@@ -10,6 +10,8 @@ Create Date: 2026-11-24 09:10:00.000000
   reading a column after it walks its overflow pages, about 2.5 us a row; on PostgreSQL
   it makes the heap large). ``direction`` then ``to_phone_number``: a campaign's
   outbound numbers come in order (the repeated-number check groups without sorting).
+- ``ix_call_attempts_activity``: an attempt's times next to its call id, so that the
+  activity span of a campaign reads them from the index.
 - ``ix_call_attempts_joined``: only the attempts a person joined (``handled_by_human``),
   few, found without reading a campaign's every attempt.
 """
@@ -44,6 +46,11 @@ CAMPAIGN_STATS_COLUMNS = [
 def upgrade() -> None:
     op.create_index("ix_calls_campaign_stats", "calls", CAMPAIGN_STATS_COLUMNS)
     op.create_index(
+        "ix_call_attempts_activity",
+        "call_attempts",
+        ["call_id", "started_at", "answered_at", "ended_at"],
+    )
+    op.create_index(
         "ix_call_attempts_joined",
         "call_attempts",
         ["call_id"],
@@ -54,4 +61,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_call_attempts_joined", table_name="call_attempts")
+    op.drop_index("ix_call_attempts_activity", table_name="call_attempts")
     op.drop_index("ix_calls_campaign_stats", table_name="calls")

@@ -2,18 +2,39 @@
 
 Each scenario gets a fresh database (SQLite file, or a scratch PostgreSQL database), one
 organization and N due orders with one attempt each, to the simulated network's
-busy / no-answer / not-attributed numbers with no ringing delay. Then ``openrevox worker``
-processes dial them all. Printed per scenario:
+busy / no-answer / not-attributed numbers with no ringing delay. Then worker processes
+dial them all. Printed per scenario, with the load average before and after (the
+machine's other work skews every figure):
 
 - attempts/s: attempts over the span from the first attempt created to the last ended
   (from the database, so the workers' start-up time is not counted), and over wall time;
 - peak concurrency, counted by the simulated network in a shared file, against the
   organization limit;
 - double dials: an order dialled while already live (the shared file), and orders whose
-  attempt count differs from ``calls_count`` (the database). Both must be 0.
+  attempt count differs from ``calls_count`` (the database). Both must be 0;
+- the workers' CPU per attempt.
+
+The after-call work. Every order here ends after its one attempt, so each goes to
+``post_processing`` with an ``analyse_call`` job enqueued in the attempt's transaction,
+and ``openrevox worker`` runs a job runner next to its dispatcher that completes them
+(analysis, notifications: measured on its own by ``bench/postcall.py``). Two ways to run
+a scenario, ``backend:workers[:mode]``:
+
+- ``worker`` (the default): ``openrevox worker`` processes, as deployed. The job runner's
+  work competes with dialling for the CPU, the database and the connection pool; the
+  scenario ends when every order is ``completed``, and ``all done`` gives the seconds
+  until then (the runner may lag behind the dialling: its backlog is not counted in
+  attempts/s, which is the dispatcher's figure);
+- ``alone``: the same processes running the dispatcher only (no job runner), ending
+  when no order is due or ``calling`` (the orders stay ``post_processing``). The
+  difference with ``worker`` is what the after-call work costs the dispatcher.
+
+The issue's target (200 attempts/s on PostgreSQL with four workers) is read on
+``postgresql:4`` (``worker`` mode: the runner's work present); ``alone`` says how much
+of the gap is the after-call work.
 
     .venv/bin/python bench/dispatch.py
-    .venv/bin/python bench/dispatch.py --calls 2000 --scenarios sqlite:1 postgresql:4
+    .venv/bin/python bench/dispatch.py --calls 2000 --scenarios postgresql:4 postgresql:4:alone
 """
 
 from __future__ import annotations
@@ -56,6 +77,9 @@ ONE_TRY = {
 }
 
 
+DUE_OR_LIVE = ("scheduled", "queued_for_calling", "calling")
+
+
 @dataclass
 class Figures:
     scenario: str
@@ -68,6 +92,8 @@ class Figures:
     mismatched: int
     unfinished: int
     worker_cpu_secs: float
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def rate(self) -> float:
@@ -80,7 +106,14 @@ class Figures:
             f"{self.limit:<3}  double dials {self.double_dials} (+{self.mismatched} mismatched)"
             f"  unfinished {self.unfinished}  worker CPU {self.worker_cpu_secs:.1f} s "
             f"({1000 * self.worker_cpu_secs / max(1, self.attempts):.1f} ms/attempt)"
+            f"  all done {self.wall_secs:.1f} s\n"
+            f"{'':<16} load average {_load(self.load_before)} before, "
+            f"{_load(self.load_after)} after"
         )
+
+
+def _load(values: tuple[float, float, float]) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
 
 
 @asynccontextmanager
@@ -95,19 +128,38 @@ async def database(backend: str, folder: Path) -> AsyncIterator[str]:
         yield url
 
 
-def start_workers(count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-    return [
-        subprocess.Popen([sys.executable, "-m", "openrevox", "worker"], env=env)
-        for _ in range(count)
-    ]
+def start_workers(count: int, env: dict[str, str], mode: str) -> list[subprocess.Popen[bytes]]:
+    command = (
+        [sys.executable, "-m", "openrevox", "worker"]
+        if mode == "worker"
+        else [sys.executable, __file__, "--dispatcher-process"]
+    )
+    return [subprocess.Popen(command, env=env) for _ in range(count)]
 
 
-async def _unfinished(db: Database) -> int:
+async def dispatcher_process() -> None:
+    """``alone`` mode: one dispatcher without the job runner, until SIGTERM."""
+    from openrevox.config import Settings
+    from openrevox.scheduler.dispatcher import Dispatcher
+    from openrevox.scheduler.service import telephony_for
+
+    settings = Settings()
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
+    dispatcher = Dispatcher(db, settings, telephony_for(settings, db))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, dispatcher.stop)
+    try:
+        await dispatcher.run()
+    finally:
+        await db.dispose()
+
+
+async def _unfinished(db: Database, mode: str) -> int:
+    left = Call.status != "completed" if mode == "worker" else Call.status.in_(DUE_OR_LIVE)
     async with db.read() as session:
-        left = await session.scalar(
-            select(func.count()).select_from(Call).where(Call.status != "completed")
-        )
-    return int(left or 0)
+        count = await session.scalar(select(func.count()).select_from(Call).where(left))
+    return int(count or 0)
 
 
 async def scenario(
@@ -118,6 +170,7 @@ async def scenario(
     batch: int,
     within_secs: float,
     ring_secs: float = 0.0,
+    mode: str = "worker",
 ) -> Figures:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -141,13 +194,14 @@ async def scenario(
                     "OPENREVOX_SIMULATED_ANSWER_SECS": "0",
                     "OPENREVOX_SIMULATED_STATS_PATH": str(stats),
                 }
+                load_before = os.getloadavg()
                 started = time.perf_counter()
                 cpu_before = _children_cpu()
-                procs = start_workers(workers, env)
+                procs = start_workers(workers, env, mode)
                 try:
                     deadline = started + within_secs
                     while time.perf_counter() < deadline:
-                        if not await _unfinished(db):
+                        if not await _unfinished(db, mode):
                             break
                         await asyncio.sleep(0.2)
                     wall = time.perf_counter() - started
@@ -181,7 +235,7 @@ async def scenario(
                 seen = SimulatedStats(stats).read()
                 span = _seconds(first_at, last_at)
                 return Figures(
-                    scenario=f"{backend} x{workers}",
+                    scenario=f"{backend} x{workers}" + ("" if mode == "worker" else " alone"),
                     attempts=int(attempts),
                     span_secs=span,
                     wall_secs=wall,
@@ -189,8 +243,10 @@ async def scenario(
                     limit=limit,
                     double_dials=int(seen["double_dials"]),
                     mismatched=int(mismatched or 0),
-                    unfinished=await _unfinished(db),
+                    unfinished=await _unfinished(db, mode),
                     worker_cpu_secs=cpu,
+                    load_before=load_before,
+                    load_after=os.getloadavg(),
                 )
             finally:
                 await db.dispose()
@@ -227,18 +283,26 @@ def main() -> None:
     parser.add_argument(
         "--scenarios",
         nargs="+",
-        default=["sqlite:1", "postgresql:1", "postgresql:4"],
-        help="backend:workers",
+        default=["sqlite:1", "postgresql:1", "postgresql:4", "postgresql:4:alone"],
+        help="backend:workers[:mode], mode worker (openrevox worker: dispatcher and job "
+        "runner, the default) or alone (the dispatcher only)",
     )
+    parser.add_argument("--dispatcher-process", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
+    if args.dispatcher_process:
+        asyncio.run(dispatcher_process())
+        return
     results: list[Figures] = []
     print(
         f"{args.calls} due calls to {', '.join(NUMBERS)}; organization limit {args.limit}; "
         f"ringing {args.ring_secs} s"
     )
     for spec in args.scenarios:
-        backend, _, count = spec.partition(":")
+        backend, _, rest = spec.partition(":")
+        count, _, mode = rest.partition(":")
+        if mode not in ("", "worker", "alone"):
+            raise SystemExit(f"unknown mode {mode!r} in {spec!r}: worker or alone")
         figures = asyncio.run(
             scenario(
                 backend,
@@ -248,6 +312,7 @@ def main() -> None:
                 args.batch,
                 args.timeout,
                 args.ring_secs,
+                mode or "worker",
             )
         )
         results.append(figures)

@@ -25,7 +25,7 @@ from openrevox.postcall.notify import enqueue_notifications
 from openrevox.providers.llm.base import LlmNotConfigured, LlmUnsupported
 from openrevox.services import calls as call_service
 from openrevox.services.call_wire import CallView
-from openrevox.storage.models import Call, CallAttempt
+from openrevox.storage.models import Call, CallAttempt, new_id
 from openrevox.storage.repositories import jobs as job_repo
 from openrevox.storage.repositories.jobs import ClaimedJob
 
@@ -50,6 +50,24 @@ async def begin_post_processing(
         now=now,
         give_up_at=now + ANALYSIS_RETRY_WINDOW,
     )
+
+
+def analysis_job_row(*, call_id: str, organization_id: str, now: datetime) -> dict[str, Any]:
+    """The ``jobs`` row ``begin_post_processing`` enqueues, for a caller that inserts it
+    in its own statement (the dispatcher's one-statement end of an attempt)."""
+    return {
+        "id": new_id(),
+        "organization_id": organization_id,
+        "call_id": call_id,
+        "kind": ANALYSE_CALL,
+        "payload": {},
+        "status": job_repo.PENDING,
+        "tries": 0,
+        "run_at": now,
+        "give_up_at": now + ANALYSIS_RETRY_WINDOW,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def facts_of(view: CallView) -> CallFacts:

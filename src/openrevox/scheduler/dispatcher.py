@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openrevox.config import Settings
 from openrevox.domain.scheduling import Candidate, Usage, plan_admissions
 from openrevox.domain.scheduling.retry import AttemptResult
-from openrevox.postcall.flow import begin_post_processing
+from openrevox.postcall.flow import analysis_job_row, begin_post_processing
 from openrevox.providers.telephony.base import (
     AttemptOutcome,
     DialRequest,
@@ -159,6 +159,10 @@ class Dispatcher:
         self._key_limits: dict[str, int] = {}
         self._key_limits_at = -float("inf")
         self.finished_total = 0
+        # Ends of attempts written at once: half the connection pool, so that a burst of
+        # calls ending together queues here instead of opening (and closing) overflow
+        # connections, each a new PostgreSQL backend.
+        self._writers = asyncio.Semaphore(max(1, settings.database_pool_size // 2))
         # Called when an order went to post_processing (the in-process job runner's wake).
         self.after_finish: Callable[[], None] | None = None
 
@@ -327,7 +331,8 @@ class Dispatcher:
             await progress.settle()
             running = self._running.get(claim.call_id)
             stop_reason = running.stop_reason if running else None
-            await self._finish(claim, outcome, stop_reason)
+            async with self._writers:
+                await self._finish(claim, outcome, stop_reason)
         except asyncio.CancelledError:
             # Shut down before the call ended: give the order back (see _drain).
             await progress.settle()
@@ -344,38 +349,43 @@ class Dispatcher:
         self, claim: ClaimedCall, outcome: AttemptOutcome, stop_reason: str | None
     ) -> None:
         now = self.now()
+        end_reason = outcome.end_reason
+        ended_by = outcome.ended_by
+        status: str = outcome.status
+        if stop_reason is not None:
+            ended_by, end_reason = "system", stop_reason
+            if stop_reason == END_SHUTDOWN:
+                status = "error"
+        engine: dict[str, Any] = {**outcome.engine, "worker": self.worker_id}
+        if outcome.error:
+            engine["error"] = outcome.error
+        ending: dict[str, Any] = {
+            "status": status,
+            "result": outcome.result,
+            "dial_error": outcome.dial_error,
+            "ended_by": ended_by,
+            "end_reason": end_reason,
+            "started_at": outcome.started_at,
+            "answered_at": outcome.answered_at,
+            "ended_at": outcome.ended_at,
+            "transcript": outcome.transcript or None,
+            "speech_events": outcome.speech_events or None,
+            "sms_log": outcome.sms_log or None,
+            "provider_call_id": outcome.provider_call_id,
+            "engine": engine,
+            "updated_at": now,
+        }
+        if (
+            stop_reason is None
+            and not outcome.faq_candidates
+            and await self._finish_unchanged(claim, outcome, ending, now)
+        ):
+            return
         async with self.db.write() as session:
             order = await repo.held_order(session, claim.call_id, self.worker_id)
             if order is None:
                 return  # the lease was lost: the attempt was recovered elsewhere
-            end_reason = outcome.end_reason
-            ended_by = outcome.ended_by
-            status: str = outcome.status
-            if stop_reason is not None:
-                ended_by, end_reason = "system", stop_reason
-                if stop_reason == END_SHUTDOWN:
-                    status = "error"
-            engine: dict[str, Any] = {**outcome.engine, "worker": self.worker_id}
-            if outcome.error:
-                engine["error"] = outcome.error
-            await repo.end_attempt(
-                session,
-                claim.attempt_id,
-                status=status,
-                result=outcome.result,
-                dial_error=outcome.dial_error,
-                ended_by=ended_by,
-                end_reason=end_reason,
-                started_at=outcome.started_at,
-                answered_at=outcome.answered_at,
-                ended_at=outcome.ended_at,
-                transcript=outcome.transcript or None,
-                speech_events=outcome.speech_events or None,
-                sms_log=outcome.sms_log or None,
-                provider_call_id=outcome.provider_call_id,
-                engine=engine,
-                updated_at=now,
-            )
+            await repo.end_attempt(session, claim.attempt_id, **ending)
             if stop_reason == END_SHUTDOWN and order.status == "calling":
                 # Not the callee's doing: the order is dialled again as soon as possible.
                 values = _released(now)
@@ -391,6 +401,53 @@ class Dispatcher:
                 questions = [str(f.get("question") or "") for f in outcome.faq_candidates]
                 await add_learned_questions(session, claim.call_id, questions, now)
             await self._conclude_order(session, claim.call_id, claim.organization_id, values)
+
+    async def _finish_unchanged(
+        self, claim: ClaimedCall, outcome: AttemptOutcome, ending: dict[str, Any], now: datetime
+    ) -> bool:
+        """The common end of an attempt in one round trip (PostgreSQL): the retry policy
+        applied to the order as claimed, written only if the order is unchanged since
+        (``repo.finish_unchanged``). False when it changed (cancelled, paused, campaign
+        cancelled, lease lost): ``_finish`` then reads it and decides as usual."""
+        if claim.claimed_at is None:
+            return False
+        values = conclude(
+            claim.held(),
+            result=outcome.result,
+            dial_error=outcome.dial_error,
+            attempt_started_at=outcome.started_at,
+            now=now,
+        )
+        job: dict[str, Any] | None = None
+        if values.get("status") == "completed":
+            values["status"] = "post_processing"
+            job = analysis_job_row(
+                call_id=claim.call_id, organization_id=claim.organization_id, now=now
+            )
+        if self.db.is_sqlite:
+            async with self.db.write() as session:
+                done = await repo.finish_unchanged(
+                    await session.connection(),
+                    claim,
+                    worker_id=self.worker_id,
+                    order_values=values,
+                    attempt_values=ending,
+                    job=job,
+                )
+        else:
+            async with self.db.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                done = await repo.finish_unchanged(
+                    conn,
+                    claim,
+                    worker_id=self.worker_id,
+                    order_values=values,
+                    attempt_values=ending,
+                    job=job,
+                )
+        if done and job is not None and self.after_finish is not None:
+            asyncio.get_running_loop().call_soon(self.after_finish)
+        return done
 
     async def _conclude_order(
         self, session: AsyncSession, call_id: str, organization_id: str, values: dict[str, Any]

@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, func, or_, select, text, update
+from sqlalchemy import Table, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from openrevox.storage.models import Call, CallAttempt, Campaign, ConcurrencyLimit, new_id
+from openrevox.storage.models import Call, CallAttempt, Campaign, ConcurrencyLimit, Job, new_id
 
 DUE_STATUSES = ("scheduled", "queued_for_calling")
 LIVE_ATTEMPT_STATUSES = ("queued", "ringing", "ongoing")
 
 calls = cast(Table, Call.__table__)
 attempts = cast(Table, CallAttempt.__table__)
+jobs = cast(Table, Job.__table__)
 RETRY_CONFIG = calls.c.assistant_snapshot["call_retry_config"]
 
 
@@ -40,6 +41,22 @@ class ClaimedCall:
     from_number: str | None
     assistant: dict[str, Any]
     prompt_variables: dict[str, str]
+    # The order as the claim left it, for ``finish_unchanged`` (HeldOrder's fields).
+    claimed_at: datetime | None = None
+    to_skip_calling_window: bool = False
+
+    def held(self) -> HeldOrder:
+        """The order as claimed (``calling``, this attempt's ``calls_count``); valid for
+        the retry policy as long as the row is unchanged since (``finish_unchanged``)."""
+        return HeldOrder(
+            id=self.call_id,
+            status="calling",
+            calls_count=self.attempt_number,
+            to_phone_number=self.to_number,
+            skip_calling_window=self.to_skip_calling_window,
+            retry_config=self.assistant.get("call_retry_config"),
+            organization_id=self.organization_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -277,12 +294,13 @@ async def claim(
                 c.assistant_snapshot,
                 c.prompt_variables,
                 c.calls_count,
+                c.skip_calling_window,
             )
         )
     ).all()
     claimed: list[ClaimedCall] = []
     new_attempts: list[dict[str, Any]] = []
-    for call_id, org, to_number, from_number, snapshot, variables, count in rows:
+    for call_id, org, to_number, from_number, snapshot, variables, count, skip in rows:
         from_number = from_number or snapshot.get("from_phone_number")
         attempt_id = new_id()
         new_attempts.append(
@@ -310,6 +328,8 @@ async def claim(
                 from_number=from_number,
                 assistant=dict(snapshot),
                 prompt_variables=dict(variables or {}),
+                claimed_at=now,
+                to_skip_calling_window=bool(skip),
             )
         )
     if new_attempts:
@@ -432,3 +452,63 @@ async def end_live_attempts(
         )
     ).first()
     return (None, None) if row is None else (row[0], row[1])
+
+
+async def finish_unchanged(
+    conn: AsyncConnection,
+    claim: ClaimedCall,
+    *,
+    worker_id: str,
+    order_values: Mapping[str, Any],
+    attempt_values: Mapping[str, Any],
+    job: Mapping[str, Any] | None,
+) -> bool:
+    """The hot path of an attempt's end: write the order's next state (``order_values``,
+    computed from the order as claimed), end the attempt and enqueue ``job`` (a ``jobs``
+    row), only if the order is untouched since the claim: this worker's lease,
+    ``calling``, ``updated_at`` still the claim's (a cancel, pause or resume changes it),
+    its campaign not cancelled. False (nothing written) otherwise: the caller then reads
+    the order (``held_order``) and decides as usual.
+
+    On PostgreSQL one statement (data-modifying CTEs), atomic by itself: run it on an
+    autocommit connection, one round trip. On SQLite three statements: run it inside
+    the write transaction.
+    """
+    c = calls.c
+    camp = _CAMPAIGNS.c
+    a = attempts.c
+    order = (
+        update(calls)
+        .where(
+            c.id == claim.call_id,
+            c.claimed_by == worker_id,
+            c.status == "calling",
+            c.updated_at == claim.claimed_at,
+            ~exists().where(camp.id == c.campaign_id, camp.cancelled_at.is_not(None)),
+        )
+        .values(**order_values)
+        .returning(c.id)
+    )
+    started_at = attempt_values["started_at"]
+    provider_call_id = attempt_values["provider_call_id"]
+    ending = {
+        **attempt_values,
+        "started_at": func.coalesce(a.started_at, started_at),
+        "provider_call_id": func.coalesce(a.provider_call_id, provider_call_id),
+    }
+    attempt = update(attempts).where(a.id == claim.attempt_id, a.status.in_(LIVE_ATTEMPT_STATUSES))
+    if not _is_postgres(conn):
+        if (await conn.execute(order)).first() is None:
+            return False
+        await conn.execute(attempt.values(**ending))
+        if job is not None:
+            await conn.execute(jobs.insert().values(**job))
+        return True
+    held = order.cte("held")
+    ended = attempt.where(exists(select(held.c.id))).values(**ending).cte("ended")
+    query = select(func.count()).select_from(held).add_cte(ended)
+    if job is not None:
+        columns = list(job)
+        row = select(*(literal(job[k], jobs.c[k].type) for k in columns)).select_from(held)
+        query = query.add_cte(insert(jobs).from_select(columns, row).cte("job"))
+    return bool(await conn.scalar(query))

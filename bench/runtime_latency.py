@@ -25,7 +25,7 @@ contend for the interpreter lock and show up in the figures).
 
     .venv/bin/python bench/runtime_latency.py      # 10 calls x 10 turns, about 4 minutes
     .venv/bin/python bench/runtime_latency.py --calls 2 --turns-per-call 5
-    .venv/bin/python bench/runtime_latency.py --batched-vad   # OPENREVOX_BATCHED_VAD on
+    .venv/bin/python bench/runtime_latency.py --per-call-vad  # OPENREVOX_BATCHED_VAD off
 """
 
 from __future__ import annotations
@@ -408,11 +408,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--turns-per-call", type=int, default=10)
-    parser.add_argument(
-        "--batched-vad", action="store_true", help="OPENREVOX_BATCHED_VAD on for the session"
+    vad = parser.add_mutually_exclusive_group()
+    vad.add_argument(
+        "--batched-vad",
+        action="store_true",
+        help="OPENREVOX_BATCHED_VAD on for the session (the default since it became the product's)",
+    )
+    vad.add_argument(
+        "--per-call-vad", action="store_true", help="OPENREVOX_BATCHED_VAD off (Pipecat's)"
     )
     args = parser.parse_args()
-    raise SystemExit(uvloop.run(run(args.calls, args.turns_per_call, args.batched_vad)))
+    raise SystemExit(uvloop.run(run(args.calls, args.turns_per_call, not args.per_call_vad)))
 
 
 if __name__ == "__main__":

@@ -227,10 +227,7 @@ class Dispatcher:
         claimed: list[ClaimedCall] = []
         async with self.db.write() as session:
             due = await repo.due_calls(
-                session,
-                now,
-                max(capacity, self.settings.dispatcher_batch_size),
-                skip_campaigns=await repo.saturated_campaigns(session),
+                session, now, max(capacity, self.settings.dispatcher_batch_size)
             )
             if not due:
                 return 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, func, insert, literal, or_, select, text, update
+from sqlalchemy import Select, Table, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from openrevox.storage.models import Call, CallAttempt, Campaign, ConcurrencyLimit, Job, new_id
@@ -99,13 +99,19 @@ async def due_calls(
 ) -> list[DueCall]:
     """Due orders, oldest first; on PostgreSQL locked (``SKIP LOCKED``) for this claim.
 
-    ``skip_campaigns`` (campaigns at their limit) are left out, so that their waiting
-    calls do not fill the batch ahead of calls that could start."""
+    Campaigns at their limit (``saturated_campaigns``, read in the same statement) and
+    ``skip_campaigns`` are left out, so that their waiting calls do not fill the batch
+    ahead of calls that could start."""
     conn = await _conn(session)
     c = calls.c
     query = (
         select(c.id, c.organization_id, c.concurrency_key, c.status, c.status_reason, c.campaign_id)
-        .where(c.status.in_(DUE_STATUSES), c.next_attempt_at <= now, c.claimed_by.is_(None))
+        .where(
+            c.status.in_(DUE_STATUSES),
+            c.next_attempt_at <= now,
+            c.claimed_by.is_(None),
+            or_(c.campaign_id.is_(None), c.campaign_id.not_in(_saturated())),
+        )
         .order_by(c.next_attempt_at, c.id)
         .limit(limit)
     )
@@ -191,9 +197,9 @@ async def campaign_usage(
     }
 
 
-async def saturated_campaigns(session: AsyncSession) -> list[str]:
-    """Campaigns whose active calls (holding a lease) reach their ``max_concurrent_calls``."""
-    conn = await _conn(session)
+def _saturated() -> Select[tuple[str]]:
+    """The ids of campaigns whose active calls (holding a lease) reach their
+    ``max_concurrent_calls``."""
     camp = cast(Table, Campaign.__table__).c
     c = calls.c
     active = (
@@ -201,15 +207,19 @@ async def saturated_campaigns(session: AsyncSession) -> list[str]:
         .where(c.campaign_id == camp.id, c.lease_expires_at.is_not(None))
         .scalar_subquery()
     )
-    rows = await conn.execute(
-        select(camp.id).where(
-            camp.max_concurrent_calls.is_not(None),
-            camp.deleted_at.is_(None),
-            camp.launched_at.is_not(None),
-            active >= camp.max_concurrent_calls,
-        )
+    return select(camp.id).where(
+        camp.max_concurrent_calls.is_not(None),
+        camp.deleted_at.is_(None),
+        camp.launched_at.is_not(None),
+        active >= camp.max_concurrent_calls,
     )
-    return [campaign_id for (campaign_id,) in rows.all()]
+
+
+async def saturated_campaigns(session: AsyncSession) -> list[str]:
+    """Campaigns whose active calls (holding a lease) reach their ``max_concurrent_calls``."""
+    conn = await _conn(session)
+    rows = await conn.execute(_saturated())
+    return [str(row[0]) for row in rows.all()]
 
 
 async def key_limits(session: AsyncSession) -> dict[str, int]:
@@ -269,35 +279,36 @@ async def claim(
         return []
     conn = await _conn(session)
     c = calls.c
-    rows = (
-        await conn.execute(
-            update(calls)
-            .where(
-                c.id.in_(call_ids),
-                c.status.in_(DUE_STATUSES),
-                c.next_attempt_at <= now,
-                c.claimed_by.is_(None),
-            )
-            .values(
-                status="calling",
-                status_reason=None,
-                claimed_by=worker_id,
-                lease_expires_at=lease_until,
-                calls_count=c.calls_count + 1,
-                updated_at=now,
-            )
-            .returning(
-                c.id,
-                c.organization_id,
-                c.to_phone_number,
-                c.from_phone_number,
-                c.assistant_snapshot,
-                c.prompt_variables,
-                c.calls_count,
-                c.skip_calling_window,
-            )
+    taken = (
+        update(calls)
+        .where(
+            c.id.in_(call_ids),
+            c.status.in_(DUE_STATUSES),
+            c.next_attempt_at <= now,
+            c.claimed_by.is_(None),
         )
-    ).all()
+        .values(
+            status="calling",
+            status_reason=None,
+            claimed_by=worker_id,
+            lease_expires_at=lease_until,
+            calls_count=c.calls_count + 1,
+            updated_at=now,
+        )
+        .returning(
+            c.id,
+            c.organization_id,
+            c.to_phone_number,
+            c.from_phone_number,
+            c.assistant_snapshot,
+            c.prompt_variables,
+            c.calls_count,
+            c.skip_calling_window,
+        )
+    )
+    if _is_postgres(conn):
+        return await _claim_with_attempts(conn, taken, now=now, provider=provider)
+    rows = (await conn.execute(taken)).all()
     claimed: list[ClaimedCall] = []
     new_attempts: list[dict[str, Any]] = []
     for call_id, org, to_number, from_number, snapshot, variables, count, skip in rows:
@@ -335,6 +346,84 @@ async def claim(
     if new_attempts:
         await conn.execute(attempts.insert(), new_attempts)
     return claimed
+
+
+async def _claim_with_attempts(
+    conn: AsyncConnection, taken: Any, *, now: datetime, provider: str
+) -> list[ClaimedCall]:
+    """PostgreSQL: the claim and its attempts' insert in one statement (one round trip
+    under the organization's lock): the attempts are made from the claimed rows."""
+    claimed = taken.cte("claimed")
+    k = claimed.c
+    a = attempts.c
+    from_number = func.coalesce(
+        func.nullif(k.from_phone_number, ""), k.assistant_snapshot["from_phone_number"].as_string()
+    )
+    made = (
+        insert(attempts)
+        .from_select(
+            [
+                a.id,
+                a.call_id,
+                a.attempt_number,
+                a.status,
+                a.phone_number,
+                a.from_phone_number,
+                a.provider,
+                a.handled_by_ai,
+                a.handled_by_human,
+                a.created_at,
+                a.updated_at,
+            ],
+            select(
+                func.gen_random_uuid().cast(a.id.type),
+                k.id,
+                k.calls_count,
+                literal("queued", a.status.type),
+                k.to_phone_number,
+                from_number,
+                literal(provider, a.provider.type),
+                literal(True, a.handled_by_ai.type),
+                literal(False, a.handled_by_human.type),
+                literal(now, a.created_at.type),
+                literal(now, a.updated_at.type),
+            ).select_from(claimed),
+        )
+        .returning(a.id, a.call_id, a.from_phone_number)
+        .cte("made")
+    )
+    rows = (
+        await conn.execute(
+            select(
+                k.id,
+                made.c.id,
+                k.calls_count,
+                k.organization_id,
+                k.to_phone_number,
+                made.c.from_phone_number,
+                k.assistant_snapshot,
+                k.prompt_variables,
+                k.skip_calling_window,
+            ).join_from(claimed, made, made.c.call_id == k.id)
+        )
+    ).all()
+    return [
+        ClaimedCall(
+            call_id=call_id,
+            attempt_id=attempt_id,
+            attempt_number=count,
+            organization_id=org,
+            to_number=to_number,
+            from_number=from_number,
+            assistant=dict(snapshot),
+            prompt_variables=dict(variables or {}),
+            claimed_at=now,
+            to_skip_calling_window=bool(skip),
+        )
+        for call_id, attempt_id, count, org, to_number, from_number, snapshot, variables, skip in (
+            rows
+        )
+    ]
 
 
 async def renew(

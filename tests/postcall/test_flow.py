@@ -510,3 +510,20 @@ async def test_a_voicemail_gets_its_sms_through_twilio_and_lands_in_zoho(
         tries = await job_repo.tries_of(session, push.id)
     assert [t.ok for t in tries] == [False, True]
     assert push.result is not None and push.result["record_id"] == lead["id"]
+
+
+def test_the_other_party_is_the_callee_or_the_caller() -> None:
+    from openrevox.postcall.flow import facts_of, parties
+    from openrevox.services.call_wire import CallView
+    from openrevox.storage.models import Call, CallAttempt
+
+    outbound = Call(direction="outbound", to_phone_number=HUMAN, from_phone_number=None)
+    dialled = CallAttempt(phone_number=HUMAN, from_phone_number="+15005550006", transcript=[])
+    assert parties(CallView(outbound, [dialled])) == (HUMAN, "+15005550006")
+    inbound = Call(
+        direction="inbound", to_phone_number="+15005550006", from_phone_number="+33612345678"
+    )
+    view = CallView(inbound, [CallAttempt(phone_number="+33612345678", transcript=[])])
+    assert parties(view) == ("+33612345678", "+15005550006")
+    facts = facts_of(view)
+    assert (facts.user_phone_number, facts.agent_phone_number) == ("+33612345678", "+15005550006")

@@ -30,6 +30,7 @@ from openrevox.notifications.variables import call_variables, fill
 from openrevox.notifications.webhooks import encode_event, post_event
 from openrevox.notifications.zoho import sync_to_zoho
 from openrevox.postcall.analysis import analysis_route, complete_chat
+from openrevox.postcall.flow import parties
 from openrevox.postcall.notify import EMAIL, SLACK, SMS, WEBHOOK, ZOHO
 from openrevox.postcall.prompts import render_transcript
 from openrevox.providers.sms.factory import send_sms, sms_log_entry, sms_provider_for
@@ -246,10 +247,7 @@ class DeliverSms(_Delivery):
             return _skipped(f"no {kind}_sms_prompt")
         body = await write_sms(ctx, call, str(prompt))
         attempt = call.attempt
-        sender = (
-            attempt.from_phone_number if attempt else None
-        ) or call.view.call.from_phone_number
-        to = call.view.call.to_phone_number
+        to, sender = parties(call.view)
         sent = await send_sms(
             sms_provider_for(ctx.settings, ctx.http), to=to, body=body, from_number=sender
         )

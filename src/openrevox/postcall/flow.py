@@ -70,16 +70,27 @@ def analysis_job_row(*, call_id: str, organization_id: str, now: datetime) -> di
     }
 
 
+def parties(view: CallView) -> tuple[str, str | None]:
+    """(the other party's number, ours). An outbound order calls ``to_phone_number``
+    from ours; an inbound one was called on ours (``to_phone_number``) by
+    ``from_phone_number``."""
+    call = view.call
+    if call.direction == "inbound":
+        return call.from_phone_number or call.to_phone_number, call.to_phone_number
+    dialled_from = next((a.from_phone_number for a in view.attempts if a.from_phone_number), None)
+    return call.to_phone_number, dialled_from or call.from_phone_number
+
+
 def facts_of(view: CallView) -> CallFacts:
     """What the analysis reads: the transcript of the last answered attempt."""
     call = view.call
     answered = next((a for a in view.attempts if a.transcript), None)
+    theirs, ours = parties(view)
     return CallFacts(
         transcript=list(answered.transcript or []) if answered else [],
         call_direction=call.direction,
-        user_phone_number=call.to_phone_number,
-        agent_phone_number=(answered.from_phone_number if answered else None)
-        or call.from_phone_number,
+        user_phone_number=theirs,
+        agent_phone_number=ours,
         prompt_variables=dict(call.prompt_variables or {}),
         ended_at=answered.ended_at if answered else None,
     )

@@ -260,3 +260,52 @@ async def test_without_a_lookup_an_assistant_without_variables_answers(
     assert answer.call_id is not None
     call = await wire_call(api, answer.call_id)
     assert call["status"] == "post_processing" and call["from_phone_number"] == "anonymous"
+
+
+async def test_a_call_back_from_a_campaign_contact_counts_in_its_campaign(
+    api: Api, database_url: str, lookup: Lookup, llm: FakeOpenAI
+) -> None:
+    await inbound_assistant(api, lookup.url)
+    outbound = await api.client.post(
+        "/assistants",
+        json={
+            "name": "Outreach",
+            "prompt": "You call {{first_name}}.",
+            "first_sentence_mode": "none",
+        },
+    )
+    assert outbound.status_code == 201, outbound.text
+    created = await api.client.post(
+        "/campaigns",
+        json={
+            "name": "Spring",
+            "assistant_id": outbound.json()["assistant"]["id"],
+            "contacts": [{"to_phone_number": CALLER, "prompt_variables": {"first_name": "Ann"}}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    campaign = created.json()["campaign"]
+    answer = await simulate_inbound_call(
+        api.db,
+        settings_for(database_url, llm),
+        to_number=OUR_NUMBER,
+        from_number=CALLER,
+        script=["You called me earlier?", "Goodbye!"],
+    )
+    assert answer.kind == "accepted" and answer.call_id is not None, answer.reason
+    call = await wire_call(api, answer.call_id)
+    assert call["campaign"] is not None and call["campaign"]["id"] == campaign["id"]
+    stats = await api.client.get(f"/campaigns/{campaign['id']}/statistics")
+    assert stats.status_code == 200, stats.text
+    assert stats.json()["statistics"]["inbound"]["unique_callers"] == 1
+
+    # A caller no campaign called is no campaign's.
+    stranger = await simulate_inbound_call(
+        api.db,
+        settings_for(database_url, llm),
+        to_number=OUR_NUMBER,
+        from_number="+33698765432",
+        script=["Hello?", "Goodbye!"],
+    )
+    assert stranger.call_id is not None
+    assert (await wire_call(api, stranger.call_id))["campaign"] is None

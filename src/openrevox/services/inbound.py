@@ -34,6 +34,7 @@ from openrevox.services.call_snapshots import required_variables, stored_snapsho
 from openrevox.storage.database import Database
 from openrevox.storage.models import Call, CallAttempt, new_id, utcnow
 from openrevox.storage.repositories import assistants as assistant_repo
+from openrevox.storage.repositories import calls as calls_repo
 from openrevox.storage.repositories import phone_numbers as number_repo
 from openrevox.storage.repositories.assistants import add_learned_questions
 
@@ -253,10 +254,15 @@ async def _record(
     if error:
         engine["error"] = error
     async with db.write() as session:
+        # A call back from a campaign's contact counts in that campaign.
+        campaign_id = await calls_repo.latest_campaign_of_number(
+            session, found.organization_id, caller
+        )
         session.add(
             Call(
                 id=call_id,
                 organization_id=found.organization_id,
+                campaign_id=campaign_id,
                 assistant_id=found.assistant_id,
                 assistant_snapshot=found.snapshot,
                 prompt_variables=variables,

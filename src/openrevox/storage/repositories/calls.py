@@ -448,3 +448,21 @@ def _aware(value: datetime | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def latest_campaign_of_number(
+    session: AsyncSession, organization_id: str, number: str
+) -> str | None:
+    """The campaign of the organization's latest outbound call to ``number``, if any: an
+    inbound call from that number is a callback of that campaign."""
+    return await session.scalar(
+        select(Call.campaign_id)
+        .where(
+            Call.organization_id == organization_id,
+            Call.direction == "outbound",
+            Call.to_phone_number == number,
+            Call.campaign_id.is_not(None),
+        )
+        .order_by(Call.created_at.desc())
+        .limit(1)
+    )

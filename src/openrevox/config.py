@@ -173,6 +173,12 @@ class Settings(BaseSettings):
         description="An assistant's precall_lookup_url must answer within this (Twilio "
         "waits 15 s for the call's TwiML).",
     )
+    inbound_stream_wait_secs: float = Field(
+        default=60.0,
+        gt=0,
+        description="An answered inbound call whose media stream has not connected after "
+        "this is ended in error.",
+    )
     twilio_media_wait_secs: float = Field(
         default=15.0,
         ge=0,

@@ -19,7 +19,7 @@ from openrevox.config import Settings
 from openrevox.jobs import JobRunner
 from openrevox.postcall.kinds import post_call_kinds
 from openrevox.services.inbound_simulated import simulate_inbound_call
-from openrevox.storage.models import Call
+from openrevox.storage.models import Call, CallAttempt
 from openrevox.storage.repositories import jobs as job_repo
 from openrevox.testing.fake_openai import FakeOpenAI, FakeRequest, Reply, answer_json, say
 from tests.integration.conftest import Api
@@ -309,3 +309,44 @@ async def test_a_call_back_from_a_campaign_contact_counts_in_its_campaign(
     )
     assert stranger.call_id is not None
     assert (await wire_call(api, stranger.call_id))["campaign"] is None
+
+
+async def test_an_answered_call_whose_stream_never_connects_ends_in_error(
+    api: Api, database_url: str, lookup: Lookup, llm: FakeOpenAI
+) -> None:
+    from openrevox.services.inbound import STREAM_NEVER_CONNECTED, answer_call
+
+    await inbound_assistant(api, lookup.url)
+    settings = settings_for(database_url, llm, inbound_stream_wait_secs=0.3)
+    answer = await answer_call(
+        api.db,
+        settings,
+        to_number=OUR_NUMBER,
+        from_number=CALLER,
+        provider="twilio",
+        provider_call_id="CA" + "7" * 32,
+    )
+    assert answer.kind == "accepted" and answer.call_id is not None, answer.reason
+    assert (await wire_call(api, answer.call_id))["status"] == "calling"
+    runner = JobRunner(api.db, settings, post_call_kinds(), worker_id="watch-test")
+    task = asyncio.create_task(runner.run())
+    try:
+        for _ in range(200):
+            if (await wire_call(api, answer.call_id))["status"] == "completed":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        runner.stop()
+        await task
+    call = await wire_call(api, answer.call_id)
+    assert call["status"] == "completed"
+    [attempt] = call["call_attempts"]
+    assert attempt["status"] == "error" and attempt["result"] == "unknown"
+    async with api.db.read() as session:
+        [watch] = await job_repo.list_jobs(
+            session, call_id=answer.call_id, kinds=["watch_inbound_stream"]
+        )
+        row = await session.get(CallAttempt, answer.attempt_id)
+    assert watch.status == "succeeded" and watch.result == {"ended": True}
+    assert row is not None and row.engine is not None
+    assert row.engine["error"] == STREAM_NEVER_CONNECTED

@@ -1,15 +1,24 @@
-"""``openrevox worker``: the dispatcher alone (several may share one PostgreSQL)."""
+"""``openrevox worker``: the dispatcher and the job runner (several workers may share one
+PostgreSQL); ``--only dispatch`` or ``--only jobs`` runs one role."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Annotated, Literal
+
+import typer
 
 from openrevox.config import Settings
 
 
-def worker() -> None:
-    """Apply pending migrations, then claim and dial due calls until SIGTERM."""
+def worker(
+    only: Annotated[
+        Literal["dispatch", "jobs"] | None,
+        typer.Option("--only", help="Run one role: dispatch (calls) or jobs (after-call work)"),
+    ] = None,
+) -> None:
+    """Apply pending migrations, then dial due calls and run after-call jobs until SIGTERM."""
     from openrevox.scheduler import run_worker
     from openrevox.storage.migrate import upgrade
 
@@ -18,4 +27,4 @@ def worker() -> None:
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     upgrade(settings.database_url)
-    asyncio.run(run_worker(settings))
+    asyncio.run(run_worker(settings, dispatch=only != "jobs", jobs=only != "dispatch"))

@@ -1,4 +1,4 @@
-"""Every kind of after-call job, by name: what a job runner is given."""
+"""Every kind of durable job, by name: what a job runner is given."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from openrevox.postcall.deliveries import (
     DeliverZoho,
 )
 from openrevox.postcall.flow import AnalyseCall
+from openrevox.services.inbound_watch import WatchInboundStream
 
 
 def post_call_kinds() -> dict[str, JobKind]:
@@ -21,5 +22,6 @@ def post_call_kinds() -> dict[str, JobKind]:
         DeliverSms(),
         DeliverSlack(),
         DeliverZoho(),
+        WatchInboundStream(),
     ]
     return {kind.name: kind for kind in kinds}

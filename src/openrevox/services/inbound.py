@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -35,10 +36,14 @@ from openrevox.storage.database import Database
 from openrevox.storage.models import Call, CallAttempt, new_id, utcnow
 from openrevox.storage.repositories import assistants as assistant_repo
 from openrevox.storage.repositories import calls as calls_repo
+from openrevox.storage.repositories import jobs as job_repo
 from openrevox.storage.repositories import phone_numbers as number_repo
 from openrevox.storage.repositories.assistants import add_learned_questions
 
 log = logging.getLogger(__name__)
+
+WATCH_INBOUND_STREAM = "watch_inbound_stream"
+STREAM_NEVER_CONNECTED = "the media stream never connected"
 
 PHONE_PLACEHOLDER = "{{phone}}"
 MAX_VARIABLE_CHARS = 100_000
@@ -187,7 +192,14 @@ async def answer_call(
             error = "precall lookup did not give " if found.precall_lookup_url else "no "
             error += f"prompt variables {', '.join(sorted(missing))} (the assistant uses them)"
     call_id, attempt_id = await _record(
-        db, found, caller, variables, provider, provider_call_id, error
+        db,
+        found,
+        caller,
+        variables,
+        provider,
+        provider_call_id,
+        error,
+        watch_secs=settings.inbound_stream_wait_secs if provider != "simulated" else None,
     )
     common = {
         "call_id": call_id,
@@ -247,6 +259,8 @@ async def _record(
     provider: str,
     provider_call_id: str | None,
     error: str | None,
+    *,
+    watch_secs: float | None = None,
 ) -> tuple[str, str]:
     now = utcnow()
     call_id, attempt_id = new_id(), new_id()
@@ -300,6 +314,19 @@ async def _record(
                 updated_at=now,
             )
         )
+        if error is None and watch_secs is not None:
+            # Durable: the stream may never come (the caller hung up first, a network
+            # fault); then the call is ended in error instead of staying ``calling``.
+            await job_repo.enqueue(
+                session,
+                organization_id=found.organization_id,
+                call_id=call_id,
+                kind=WATCH_INBOUND_STREAM,
+                payload={"attempt_id": attempt_id},
+                now=now,
+                run_at=now + timedelta(seconds=watch_secs),
+                give_up_at=now + timedelta(seconds=watch_secs) + timedelta(hours=1),
+            )
     return call_id, attempt_id
 
 

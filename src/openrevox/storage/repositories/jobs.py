@@ -75,8 +75,9 @@ async def enqueue(
     now: datetime,
     give_up_at: datetime,
     job_id: str | None = None,
+    run_at: datetime | None = None,
 ) -> str:
-    """Add a job due now; it commits with the caller's transaction."""
+    """Add a job, due now or at ``run_at``; it commits with the caller's transaction."""
     job_id = job_id or new_id()
     await session.execute(
         jobs.insert().values(
@@ -87,7 +88,7 @@ async def enqueue(
             payload=payload,
             status=PENDING,
             tries=0,
-            run_at=now,
+            run_at=run_at or now,
             give_up_at=give_up_at,
             created_at=now,
             updated_at=now,

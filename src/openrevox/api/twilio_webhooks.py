@@ -59,6 +59,9 @@ from openrevox.storage.models import utcnow
 log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
+# Answering-machine detection decides within its timeout (30 s) plus a greeting; past this
+# the media session stops reading the attempt row for a verdict.
+AMD_VERDICT_WAIT_SECS = 90.0
 
 
 def _forbidden(message: str) -> WireJSON:
@@ -257,7 +260,8 @@ async def _watch_for_machine(
     comes on the status callback, maybe to another process: through the attempt row."""
     if not session.config.voicemail_message:
         return
-    while not session.ended:
+    deadline = asyncio.get_running_loop().time() + AMD_VERDICT_WAIT_SECS
+    while not session.ended and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(interval)
         view = await attempt_records.read_attempt(db, attempt_id)
         if view is not None and view.result == "voicemail":

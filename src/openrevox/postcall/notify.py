@@ -37,12 +37,13 @@ class Planned:
 def email_recipients(config: Mapping[str, Any], follow_up: list[str] | None) -> list[str]:
     """The assistant's addresses (comma-separated) and the call's follow-up emails, once."""
     listed = str(config.get("email_notification_address") or "").split(",")
-    seen: dict[str, None] = {}
-    for address in [*listed, *(follow_up or [])]:
-        address = address.strip()
-        if address and address.lower() not in {s.lower() for s in seen}:
-            seen[address] = None
-    return list(seen)
+    recipients: list[str] = []
+    seen: set[str] = set()
+    for address in (a.strip() for a in [*listed, *(follow_up or [])]):
+        if address and address.lower() not in seen:
+            seen.add(address.lower())
+            recipients.append(address)
+    return recipients
 
 
 def plan_notifications(view: CallView, wire: Mapping[str, Any]) -> list[Planned]:

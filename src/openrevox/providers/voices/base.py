@@ -229,6 +229,13 @@ class VendorHttp:
             message = message.replace(self._api_key, "***")
         return message[:_MESSAGE_LIMIT]
 
+    async def get_optional(self, path: str) -> Any | None:
+        """``GET`` one resource's JSON; None when the vendor says it does not exist."""
+        response = await self.request("GET", path, accept_statuses=(400, 404))
+        if response.status_code in (400, 404):
+            return None
+        return self.json_of(response)
+
     def json_of(self, response: httpx.Response) -> Any:
         try:
             return response.json()

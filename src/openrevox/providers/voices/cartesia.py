@@ -76,12 +76,8 @@ class CartesiaVoices(VendorHttp):
         return voices
 
     async def get_voice(self, voice_id: str) -> CatalogVoice | None:
-        response = await self.request(
-            "GET", f"/voices/{quote(voice_id, safe='')}", accept_statuses=(400, 404)
-        )
-        if response.status_code in (400, 404):
-            return None
-        return catalog_voice(self.json_of(response))
+        body = await self.get_optional(f"/voices/{quote(voice_id, safe='')}")
+        return None if body is None else catalog_voice(body)
 
     async def clone(
         self, clip: bytes, content_type: str, *, name: str, language: str

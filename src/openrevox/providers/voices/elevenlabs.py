@@ -42,12 +42,8 @@ class ElevenLabsVoices(VendorHttp):
         return [v for v in map(catalog_voice, body["voices"]) if v is not None]
 
     async def get_voice(self, voice_id: str) -> CatalogVoice | None:
-        response = await self.request(
-            "GET", f"/v1/voices/{quote(voice_id, safe='')}", accept_statuses=(400, 404)
-        )
-        if response.status_code in (400, 404):
-            return None
-        return catalog_voice(self.json_of(response))
+        body = await self.get_optional(f"/v1/voices/{quote(voice_id, safe='')}")
+        return None if body is None else catalog_voice(body)
 
     async def synthesize(
         self,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from openrevox.api.deps import Caller, Db
-from openrevox.api.responses import WireJSON
+from openrevox.api.responses import WireJSON, csv_export
 from openrevox.domain.scheduling import UserAction
 from openrevox.domain.scheduling.states import ORDER_STATUSES
 from openrevox.errors import InvalidInput
@@ -99,25 +99,7 @@ async def export_calls(
     SDK's ``{"filename", "csv"}`` JSON, or as the bare file with ``Accept: text/csv``."""
     async with db.read() as session:
         plan = await call_export.plan(session, caller, body)
-    bare = "text/csv" in request.headers.get("accept", "")
-
-    async def content() -> AsyncIterator[bytes]:
-        async with db.read() as session:
-            chunks = call_export.csv_chunks(session, plan)
-            if bare:
-                async for chunk in chunks:
-                    yield chunk.encode()
-            else:
-                async for data in call_export.json_envelope(plan.filename, chunks):
-                    yield data
-
-    if bare:
-        return StreamingResponse(
-            content(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{plan.filename}"'},
-        )
-    return StreamingResponse(content(), media_type="application/json")
+    return csv_export(request, db, plan.filename, partial(call_export.csv_chunks, export=plan))
 
 
 @router.get("/calls/phone-history", response_model=PhoneHistory, response_class=WireJSON)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query, Request
@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from openrevox.api.calls import SdkCompat
 from openrevox.api.deps import Caller, Db
-from openrevox.api.responses import WireJSON
+from openrevox.api.responses import WireJSON, csv_export
 from openrevox.domain.scheduling.states import ORDER_STATUSES
 from openrevox.errors import InvalidInput
 from openrevox.schemas.assistants import Success
@@ -26,7 +26,7 @@ from openrevox.schemas.campaigns import (
     LaunchResult,
     RowPage,
 )
-from openrevox.services import call_export, campaign_export
+from openrevox.services import campaign_export
 from openrevox.services import campaigns as service
 
 router = APIRouter(tags=["campaigns"])
@@ -189,22 +189,4 @@ async def export_rows(
     bare file with ``Accept: text/csv``."""
     async with db.read() as session:
         plan = await campaign_export.plan(session, caller, campaign_id)
-    bare = "text/csv" in request.headers.get("accept", "")
-
-    async def content() -> AsyncIterator[bytes]:
-        async with db.read() as session:
-            chunks = campaign_export.csv_chunks(session, plan)
-            if bare:
-                async for chunk in chunks:
-                    yield chunk.encode()
-            else:
-                async for data in call_export.json_envelope(plan.filename, chunks):
-                    yield data
-
-    if bare:
-        return StreamingResponse(
-            content(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{plan.filename}"'},
-        )
-    return StreamingResponse(content(), media_type="application/json")
+    return csv_export(request, db, plan.filename, partial(campaign_export.csv_chunks, export=plan))

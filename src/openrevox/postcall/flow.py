@@ -25,7 +25,7 @@ from openrevox.postcall.notify import enqueue_notifications
 from openrevox.providers.llm.base import LlmNotConfigured, LlmUnsupported
 from openrevox.services import calls as call_service
 from openrevox.services.call_wire import CallView
-from openrevox.storage.models import Call, CallAttempt, new_id
+from openrevox.storage.models import Call, CallAttempt
 from openrevox.storage.repositories import jobs as job_repo
 from openrevox.storage.repositories.jobs import ClaimedJob
 
@@ -37,37 +37,31 @@ calls_table = cast(Table, Call.__table__)
 attempts_table = cast(Table, CallAttempt.__table__)
 
 
+def _analysis_job(*, call_id: str, organization_id: str, now: datetime) -> dict[str, Any]:
+    """The analysis job's arguments, for ``enqueue`` and ``job_row`` alike."""
+    return {
+        "organization_id": organization_id,
+        "call_id": call_id,
+        "kind": ANALYSE_CALL,
+        "payload": {},
+        "now": now,
+        "give_up_at": now + ANALYSIS_RETRY_WINDOW,
+    }
+
+
 async def begin_post_processing(
     session: AsyncSession, *, call_id: str, organization_id: str, now: datetime
 ) -> str:
     """Enqueue the analysis of an order that just ended (its status is the caller's)."""
-    return await job_repo.enqueue(
-        session,
-        organization_id=organization_id,
-        call_id=call_id,
-        kind=ANALYSE_CALL,
-        payload={},
-        now=now,
-        give_up_at=now + ANALYSIS_RETRY_WINDOW,
-    )
+    job = _analysis_job(call_id=call_id, organization_id=organization_id, now=now)
+    return await job_repo.enqueue(session, **job)
 
 
 def analysis_job_row(*, call_id: str, organization_id: str, now: datetime) -> dict[str, Any]:
     """The ``jobs`` row ``begin_post_processing`` enqueues, for a caller that inserts it
     in its own statement (the dispatcher's one-statement end of an attempt)."""
-    return {
-        "id": new_id(),
-        "organization_id": organization_id,
-        "call_id": call_id,
-        "kind": ANALYSE_CALL,
-        "payload": {},
-        "status": job_repo.PENDING,
-        "tries": 0,
-        "run_at": now,
-        "give_up_at": now + ANALYSIS_RETRY_WINDOW,
-        "created_at": now,
-        "updated_at": now,
-    }
+    job = _analysis_job(call_id=call_id, organization_id=organization_id, now=now)
+    return job_repo.job_row(**job)
 
 
 def parties(view: CallView) -> tuple[str, str | None]:

@@ -7,7 +7,8 @@ One loop per worker process (``openrevox worker``, or inside ``openrevox serve``
 Each claimed order runs as a task: attempt ``queued`` -> ``ringing`` -> ``ongoing`` ->
 ``completed`` / ``error``; a heartbeat renews the leases of the running calls and hangs
 up those whose order was cancelled (or whose lease was lost). Orders whose worker died
-are recovered when their lease expires (docs/dispatcher.md).
+are recovered when their lease expires (docs/dispatcher.md). Progress writes live in
+``progress``, the end of an attempt in ``finishing``.
 """
 
 from __future__ import annotations
@@ -19,47 +20,36 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openrevox.config import Settings
 from openrevox.domain.scheduling import Candidate, Usage, plan_admissions
 from openrevox.domain.scheduling.retry import AttemptResult
-from openrevox.postcall.flow import analysis_job_row, begin_post_processing
 from openrevox.providers.telephony.base import (
     AttemptOutcome,
     DialRequest,
     TelephonyProvider,
 )
 from openrevox.scheduler.conclude import conclude
+from openrevox.scheduler.finishing import (
+    END_CANCELLED,
+    END_LEASE_LOST,
+    END_SHUTDOWN,
+    Finisher,
+)
+from openrevox.scheduler.progress import Progress
 from openrevox.storage.database import Database
 from openrevox.storage.repositories import dispatch as repo
-from openrevox.storage.repositories.assistants import add_learned_questions
 from openrevox.storage.repositories.dispatch import ClaimedCall
 
 log = logging.getLogger(__name__)
 
-# Why the dispatcher itself ended an attempt (``end_reason`` on the wire, ended_by system).
-END_CANCELLED = "client_initiated"  # the order was cancelled while the attempt was live
-END_SHUTDOWN = "participant_removed"  # the worker stopped before the call ended
-END_LEASE_LOST = "connection_timeout"  # the worker died: its lease expired mid-call
 COALESCE_SECS = 0.02  # after a call ends, wait this long to claim several slots at once
-PROGRESS_DELAY_SECS = 0.05  # progress writes wait this long (dropped if the call ends)
 KEY_LIMITS_TTL_SECS = 2.0  # how long the concurrency_limits table is cached
 
 Now = Callable[[], datetime]
-
-
-def _released(now: datetime) -> dict[str, Any]:
-    """An order given back by a stopping worker: due again now, lease cleared."""
-    return {
-        "claimed_by": None,
-        "lease_expires_at": None,
-        "status": "scheduled",
-        "next_attempt_at": now,
-        "updated_at": now,
-    }
 
 
 def default_worker_id() -> str:
@@ -75,60 +65,6 @@ class _Running:
     claim: ClaimedCall
     task: asyncio.Task[None]
     stop_reason: str | None = None  # why we hung up: cancelled, shutdown, lease lost
-
-
-class _Progress:
-    """Records a provider's progress on the attempt row.
-
-    A write waits ``PROGRESS_DELAY_SECS`` and is dropped when the attempt ends first: an
-    instant outcome (busy, not attributed) costs one transaction, not three.
-    """
-
-    def __init__(self, dispatcher: Dispatcher, attempt_id: str) -> None:
-        self._d = dispatcher
-        self._attempt_id = attempt_id
-        self._pending: asyncio.Task[None] | None = None
-        self._writing: asyncio.Task[None] | None = None  # a write past its delay
-
-    async def ringing(self, provider_call_id: str | None) -> None:
-        self._later(
-            status="ringing",
-            provider_call_id=provider_call_id,
-            started_at=self._d.now(),
-            updated_at=self._d.now(),
-        )
-
-    async def answered(self, at: datetime) -> None:
-        self._later(status="ongoing", answered_at=at, updated_at=at)
-
-    def _later(self, **values: Any) -> None:
-        previous = self._pending
-
-        async def write() -> None:
-            if previous is not None:
-                await asyncio.wait({previous})  # in order; a cancel here spares it
-            await asyncio.sleep(PROGRESS_DELAY_SECS)
-            self._writing = asyncio.current_task()
-            try:
-                async with self._d.db.write() as session:
-                    await repo.update_attempt(session, self._attempt_id, **values)
-            except Exception:
-                log.exception("recording the progress of attempt %s failed", self._attempt_id)
-
-        self._pending = asyncio.create_task(write())
-
-    async def settle(self) -> None:
-        """The attempt ended: drop progress not yet written; let a started write end
-        (cancelling a query midway would cost its connection)."""
-        pending = self._pending
-        if pending is None:
-            return
-        if self._writing is not pending:
-            pending.cancel()
-        await asyncio.wait({pending})
-        writing = self._writing
-        if writing is not None and not writing.done():
-            await asyncio.wait({writing})
 
 
 class Dispatcher:
@@ -163,8 +99,16 @@ class Dispatcher:
         # calls ending together queues here instead of opening (and closing) overflow
         # connections, each a new PostgreSQL backend.
         self._writers = asyncio.Semaphore(max(1, settings.database_pool_size // 2))
-        # Called when an order went to post_processing (the in-process job runner's wake).
-        self.after_finish: Callable[[], None] | None = None
+        self._finisher = Finisher(db, self.worker_id, now)
+
+    @property
+    def after_finish(self) -> Callable[[], None] | None:
+        """Called when an order went to post_processing (the in-process job runner's wake)."""
+        return self._finisher.after_finish
+
+    @after_finish.setter
+    def after_finish(self, wake: Callable[[], None] | None) -> None:
+        self._finisher.after_finish = wake
 
     # ---- the loop ----
 
@@ -309,7 +253,7 @@ class Dispatcher:
             attempt_number=claim.attempt_number,
         )
         started = self.now()
-        progress = _Progress(self, claim.attempt_id)
+        progress = Progress(self.db, self.now, claim.attempt_id)
         try:
             try:
                 outcome = await self.provider.place_call(request, progress)
@@ -329,11 +273,11 @@ class Dispatcher:
             running = self._running.get(claim.call_id)
             stop_reason = running.stop_reason if running else None
             async with self._writers:
-                await self._finish(claim, outcome, stop_reason)
+                await self._finisher.finish(claim, outcome, stop_reason)
         except asyncio.CancelledError:
             # Shut down before the call ended: give the order back (see _drain).
             await progress.settle()
-            await asyncio.shield(self._release(claim))
+            await asyncio.shield(self._finisher.release(claim))
             raise
         except Exception:
             log.exception("recording the end of call %s failed", claim.call_id)
@@ -341,143 +285,6 @@ class Dispatcher:
             self._running.pop(claim.call_id, None)
             self.finished_total += 1
             self._wake.set()
-
-    async def _finish(
-        self, claim: ClaimedCall, outcome: AttemptOutcome, stop_reason: str | None
-    ) -> None:
-        now = self.now()
-        end_reason = outcome.end_reason
-        ended_by = outcome.ended_by
-        status: str = outcome.status
-        if stop_reason is not None:
-            ended_by, end_reason = "system", stop_reason
-            if stop_reason == END_SHUTDOWN:
-                status = "error"
-        engine: dict[str, Any] = {**outcome.engine, "worker": self.worker_id}
-        if outcome.error:
-            engine["error"] = outcome.error
-        ending: dict[str, Any] = {
-            "status": status,
-            "result": outcome.result,
-            "dial_error": outcome.dial_error,
-            "ended_by": ended_by,
-            "end_reason": end_reason,
-            "started_at": outcome.started_at,
-            "answered_at": outcome.answered_at,
-            "ended_at": outcome.ended_at,
-            "transcript": outcome.transcript or None,
-            "speech_events": outcome.speech_events or None,
-            "sms_log": outcome.sms_log or None,
-            "provider_call_id": outcome.provider_call_id,
-            "engine": engine,
-            "updated_at": now,
-        }
-        if (
-            stop_reason is None
-            and not outcome.faq_candidates
-            and await self._finish_unchanged(claim, outcome, ending, now)
-        ):
-            return
-        async with self.db.write() as session:
-            order = await repo.held_order(session, claim.call_id, self.worker_id)
-            if order is None:
-                return  # the lease was lost: the attempt was recovered elsewhere
-            await repo.end_attempt(session, claim.attempt_id, **ending)
-            if stop_reason == END_SHUTDOWN and order.status == "calling":
-                # Not the callee's doing: the order is dialled again as soon as possible.
-                values = _released(now)
-            else:
-                values = conclude(
-                    order,
-                    result=outcome.result,
-                    dial_error=outcome.dial_error,
-                    attempt_started_at=outcome.started_at,
-                    now=now,
-                )
-            if outcome.faq_candidates:
-                questions = [str(f.get("question") or "") for f in outcome.faq_candidates]
-                await add_learned_questions(session, claim.call_id, questions, now)
-            await self._conclude_order(session, claim.call_id, claim.organization_id, values)
-
-    async def _finish_unchanged(
-        self, claim: ClaimedCall, outcome: AttemptOutcome, ending: dict[str, Any], now: datetime
-    ) -> bool:
-        """The common end of an attempt in one round trip (PostgreSQL): the retry policy
-        applied to the order as claimed, written only if the order is unchanged since
-        (``repo.finish_unchanged``). False when it changed (cancelled, paused, campaign
-        cancelled, lease lost): ``_finish`` then reads it and decides as usual."""
-        if claim.claimed_at is None:
-            return False
-        values = conclude(
-            claim.held(),
-            result=outcome.result,
-            dial_error=outcome.dial_error,
-            attempt_started_at=outcome.started_at,
-            now=now,
-        )
-        job: dict[str, Any] | None = None
-        if values.get("status") == "completed":
-            values["status"] = "post_processing"
-            job = analysis_job_row(
-                call_id=claim.call_id, organization_id=claim.organization_id, now=now
-            )
-        if self.db.is_sqlite:
-            async with self.db.write() as session:
-                done = await repo.finish_unchanged(
-                    await session.connection(),
-                    claim,
-                    worker_id=self.worker_id,
-                    order_values=values,
-                    attempt_values=ending,
-                    job=job,
-                )
-        else:
-            async with self.db.engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                done = await repo.finish_unchanged(
-                    conn,
-                    claim,
-                    worker_id=self.worker_id,
-                    order_values=values,
-                    attempt_values=ending,
-                    job=job,
-                )
-        if done and job is not None and self.after_finish is not None:
-            asyncio.get_running_loop().call_soon(self.after_finish)
-        return done
-
-    async def _conclude_order(
-        self, session: AsyncSession, call_id: str, organization_id: str, values: dict[str, Any]
-    ) -> None:
-        """Write the order's new state. An order that ended goes to ``post_processing``
-        with its after-call work (analysis, notifications) enqueued as durable jobs in
-        the same transaction; they move it on to ``completed``."""
-        if values.get("status") == "completed":
-            values["status"] = "post_processing"
-            await begin_post_processing(
-                session, call_id=call_id, organization_id=organization_id, now=self.now()
-            )
-            if self.after_finish is not None:
-                asyncio.get_running_loop().call_soon(self.after_finish)
-        await repo.update_order(session, call_id, values)
-
-    async def _release(self, claim: ClaimedCall) -> None:
-        """Give an order back without an outcome: attempt in error, order scheduled now."""
-        now = self.now()
-        try:
-            async with self.db.write() as session:
-                order = await repo.held_order(session, claim.call_id, self.worker_id)
-                if order is None:
-                    return
-                await repo.end_live_attempts(session, claim.call_id, now, END_SHUTDOWN)
-                values = (
-                    _released(now)
-                    if order.status == "calling"
-                    else {"claimed_by": None, "lease_expires_at": None, "updated_at": now}
-                )
-                await repo.update_order(session, claim.call_id, values)
-        except Exception:
-            log.exception("releasing call %s failed", claim.call_id)
 
     # ---- heartbeats, cancellation, recovery ----
 
@@ -530,7 +337,9 @@ class Dispatcher:
                     attempt_started_at=started or now,
                     now=now,
                 )
-                await self._conclude_order(session, order.id, order.organization_id, values)
+                await self._finisher.conclude_order(
+                    session, order.id, order.organization_id, values
+                )
         return len(orders)
 
     async def _drain(self) -> None:

@@ -6,598 +6,72 @@ PostgreSQL due rows are read with ``FOR UPDATE SKIP LOCKED`` and the admission o
 organization's calls is serialised by a transaction-level advisory lock on it; on
 SQLite the write transaction itself (``BEGIN IMMEDIATE``) serialises claims. Claims are
 conditional updates either way, so a row claimed meanwhile is never claimed twice.
+
+The queries live by concern: ``dispatch_claims`` (admission and the claim),
+``dispatch_leases`` (the held order: renewal, attempt writes, recovery) and
+``dispatch_ends`` (the one-statement end of an attempt); this module re-exports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
-
-from sqlalchemy import Select, Table, exists, func, insert, literal, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-
-from openrevox.storage.models import Call, CallAttempt, Campaign, ConcurrencyLimit, Job, new_id
-
-DUE_STATUSES = ("scheduled", "queued_for_calling")
-LIVE_ATTEMPT_STATUSES = ("queued", "ringing", "ongoing")
-
-calls = cast(Table, Call.__table__)
-attempts = cast(Table, CallAttempt.__table__)
-jobs = cast(Table, Job.__table__)
-RETRY_CONFIG = calls.c.assistant_snapshot["call_retry_config"]
-
-
-@dataclass(frozen=True)
-class ClaimedCall:
-    """A call order claimed by a worker, with the attempt created for it."""
-
-    call_id: str
-    attempt_id: str
-    attempt_number: int
-    organization_id: str
-    to_number: str
-    from_number: str | None
-    assistant: dict[str, Any]
-    prompt_variables: dict[str, str]
-    # The order as the claim left it, for ``finish_unchanged`` (HeldOrder's fields).
-    claimed_at: datetime | None = None
-    to_skip_calling_window: bool = False
-
-    def held(self) -> HeldOrder:
-        """The order as claimed (``calling``, this attempt's ``calls_count``); valid for
-        the retry policy as long as the row is unchanged since (``finish_unchanged``)."""
-        return HeldOrder(
-            id=self.call_id,
-            status="calling",
-            calls_count=self.attempt_number,
-            to_phone_number=self.to_number,
-            skip_calling_window=self.to_skip_calling_window,
-            retry_config=self.assistant.get("call_retry_config"),
-            organization_id=self.organization_id,
-        )
-
-
-@dataclass(frozen=True)
-class HeldOrder:
-    """What the retry policy reads of an order whose attempt ended."""
-
-    id: str
-    status: str
-    calls_count: int
-    to_phone_number: str
-    skip_calling_window: bool
-    retry_config: Any
-    organization_id: str
-    # Its campaign was cancelled (or deleted): the attempt may finish, no retry follows.
-    campaign_cancelled: bool = False
-
-
-@dataclass(frozen=True)
-class DueCall:
-    """A due order considered for admission."""
-
-    id: str
-    organization_id: str
-    concurrency_key: str | None
-    status: str
-    status_reason: str | None
-    campaign_id: str | None = None
-
-
-async def _conn(session: AsyncSession) -> AsyncConnection:
-    return await session.connection()
-
-
-def _is_postgres(conn: AsyncConnection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
-async def due_calls(
-    session: AsyncSession, now: datetime, limit: int, *, skip_campaigns: Sequence[str] = ()
-) -> list[DueCall]:
-    """Due orders, oldest first; on PostgreSQL locked (``SKIP LOCKED``) for this claim.
-
-    Campaigns at their limit (``saturated_campaigns``, read in the same statement) and
-    ``skip_campaigns`` are left out, so that their waiting calls do not fill the batch
-    ahead of calls that could start."""
-    conn = await _conn(session)
-    c = calls.c
-    query = (
-        select(c.id, c.organization_id, c.concurrency_key, c.status, c.status_reason, c.campaign_id)
-        .where(
-            c.status.in_(DUE_STATUSES),
-            c.next_attempt_at <= now,
-            c.claimed_by.is_(None),
-            or_(c.campaign_id.is_(None), c.campaign_id.not_in(_saturated())),
-        )
-        .order_by(c.next_attempt_at, c.id)
-        .limit(limit)
-    )
-    if skip_campaigns:
-        query = query.where(
-            or_(c.campaign_id.is_(None), c.campaign_id.not_in(list(skip_campaigns)))
-        )
-    if _is_postgres(conn):
-        query = query.with_for_update(skip_locked=True)
-    rows = (await conn.execute(query)).all()
-    return [DueCall(*row) for row in rows]
-
-
-async def lock_organizations(session: AsyncSession, organization_ids: Iterable[str]) -> None:
-    """PostgreSQL: serialise admissions per organization until the transaction ends."""
-    conn = await _conn(session)
-    if not _is_postgres(conn):
-        return
-    for org in sorted(set(organization_ids)):
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"openrevox.dispatch:{org}"},
-        )
-
-
-async def active_counts(
-    session: AsyncSession, organization_ids: Iterable[str]
-) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
-    """Active calls (orders holding a lease) per organization and per (organization, key)."""
-    orgs = sorted(set(organization_ids))
-    if not orgs:
-        return {}, {}
-    conn = await _conn(session)
-    c = calls.c
-    rows = (
-        await conn.execute(
-            select(c.organization_id, c.concurrency_key, func.count())
-            .where(c.organization_id.in_(orgs), c.lease_expires_at.is_not(None))
-            .group_by(c.organization_id, c.concurrency_key)
-        )
-    ).all()
-    per_org: dict[str, int] = {}
-    per_key: dict[tuple[str, str], int] = {}
-    for org, key, n in rows:
-        per_org[org] = per_org.get(org, 0) + n
-        if key is not None:
-            per_key[(org, key)] = per_key.get((org, key), 0) + n
-    return per_org, per_key
-
-
-async def campaign_usage(
-    session: AsyncSession, campaign_ids: Iterable[str]
-) -> dict[str, tuple[int, int]]:
-    """Campaigns with a ``max_concurrent_calls``: (active calls, limit) each. An active
-    call holds a lease, as for the organization's count; campaigns without a limit are
-    left out (unlimited within the organization's limit)."""
-    ids = sorted(set(campaign_ids))
-    if not ids:
-        return {}
-    conn = await _conn(session)
-    camp = cast(Table, Campaign.__table__).c
-    limits = {
-        campaign_id: int(limit)
-        for campaign_id, limit in (
-            await conn.execute(
-                select(camp.id, camp.max_concurrent_calls).where(
-                    camp.id.in_(ids), camp.max_concurrent_calls.is_not(None)
-                )
-            )
-        ).all()
-    }
-    if not limits:
-        return {}
-    c = calls.c
-    rows = await conn.execute(
-        select(c.campaign_id, func.count())
-        .where(c.campaign_id.in_(sorted(limits)), c.lease_expires_at.is_not(None))
-        .group_by(c.campaign_id)
-    )
-    active: dict[str, int] = {campaign_id: int(n) for campaign_id, n in rows.all()}
-    return {
-        campaign_id: (active.get(campaign_id, 0), limit) for campaign_id, limit in limits.items()
-    }
-
-
-def _saturated() -> Select[tuple[str]]:
-    """The ids of campaigns whose active calls (holding a lease) reach their
-    ``max_concurrent_calls``."""
-    camp = cast(Table, Campaign.__table__).c
-    c = calls.c
-    active = (
-        select(func.count())
-        .where(c.campaign_id == camp.id, c.lease_expires_at.is_not(None))
-        .scalar_subquery()
-    )
-    return select(camp.id).where(
-        camp.max_concurrent_calls.is_not(None),
-        camp.deleted_at.is_(None),
-        camp.launched_at.is_not(None),
-        active >= camp.max_concurrent_calls,
-    )
-
-
-async def saturated_campaigns(session: AsyncSession) -> list[str]:
-    """Campaigns whose active calls (holding a lease) reach their ``max_concurrent_calls``."""
-    conn = await _conn(session)
-    rows = await conn.execute(_saturated())
-    return [str(row[0]) for row in rows.all()]
-
-
-async def key_limits(session: AsyncSession) -> dict[str, int]:
-    """The concurrency-key limits set with ``openrevox concurrency set``."""
-    rows = (await session.execute(select(ConcurrencyLimit.key, ConcurrencyLimit.limit))).all()
-    return {key: limit for key, limit in rows}
-
-
-async def set_key_limit(session: AsyncSession, key: str, limit: int, now: datetime) -> None:
-    row = await session.get(ConcurrencyLimit, key)
-    if row is None:
-        session.add(ConcurrencyLimit(key=key, limit=limit, updated_at=now))
-    else:
-        row.limit = limit
-        row.updated_at = now
-    await session.flush()
-
-
-async def clear_key_limit(session: AsyncSession, key: str) -> bool:
-    row = await session.get(ConcurrencyLimit, key)
-    if row is None:
-        return False
-    await session.delete(row)
-    await session.flush()
-    return True
-
-
-async def mark_waiting(session: AsyncSession, waiting: Mapping[str, str], now: datetime) -> None:
-    """Due orders blocked by a limit: ``queued_for_calling`` with the reason."""
-    by_reason: dict[str, list[str]] = {}
-    for call_id, reason in waiting.items():
-        by_reason.setdefault(reason, []).append(call_id)
-    conn = await _conn(session)
-    c = calls.c
-    for reason, ids in by_reason.items():
-        await conn.execute(
-            update(calls)
-            .where(c.id.in_(ids), c.status.in_(DUE_STATUSES), c.claimed_by.is_(None))
-            .values(status="queued_for_calling", status_reason=reason, updated_at=now)
-        )
-
-
-async def claim(
-    session: AsyncSession,
-    call_ids: Sequence[str],
-    *,
-    worker_id: str,
-    now: datetime,
-    lease_until: datetime,
-    provider: str,
-) -> list[ClaimedCall]:
-    """Take due orders: ``calling`` under this worker's lease, each with a new attempt.
-
-    The update is conditional: an order claimed, cancelled or paused meanwhile is left.
-    """
-    if not call_ids:
-        return []
-    conn = await _conn(session)
-    c = calls.c
-    taken = (
-        update(calls)
-        .where(
-            c.id.in_(call_ids),
-            c.status.in_(DUE_STATUSES),
-            c.next_attempt_at <= now,
-            c.claimed_by.is_(None),
-        )
-        .values(
-            status="calling",
-            status_reason=None,
-            claimed_by=worker_id,
-            lease_expires_at=lease_until,
-            calls_count=c.calls_count + 1,
-            updated_at=now,
-        )
-        .returning(
-            c.id,
-            c.organization_id,
-            c.to_phone_number,
-            c.from_phone_number,
-            c.assistant_snapshot,
-            c.prompt_variables,
-            c.calls_count,
-            c.skip_calling_window,
-        )
-    )
-    if _is_postgres(conn):
-        return await _claim_with_attempts(conn, taken, now=now, provider=provider)
-    rows = (await conn.execute(taken)).all()
-    claimed: list[ClaimedCall] = []
-    new_attempts: list[dict[str, Any]] = []
-    for call_id, org, to_number, from_number, snapshot, variables, count, skip in rows:
-        from_number = from_number or snapshot.get("from_phone_number")
-        attempt_id = new_id()
-        new_attempts.append(
-            {
-                "id": attempt_id,
-                "call_id": call_id,
-                "attempt_number": count,
-                "status": "queued",
-                "phone_number": to_number,
-                "from_phone_number": from_number,
-                "provider": provider,
-                "handled_by_ai": True,
-                "handled_by_human": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        claimed.append(
-            ClaimedCall(
-                call_id=call_id,
-                attempt_id=attempt_id,
-                attempt_number=count,
-                organization_id=org,
-                to_number=to_number,
-                from_number=from_number,
-                assistant=dict(snapshot),
-                prompt_variables=dict(variables or {}),
-                claimed_at=now,
-                to_skip_calling_window=bool(skip),
-            )
-        )
-    if new_attempts:
-        await conn.execute(attempts.insert(), new_attempts)
-    return claimed
-
-
-async def _claim_with_attempts(
-    conn: AsyncConnection, taken: Any, *, now: datetime, provider: str
-) -> list[ClaimedCall]:
-    """PostgreSQL: the claim and its attempts' insert in one statement (one round trip
-    under the organization's lock): the attempts are made from the claimed rows."""
-    claimed = taken.cte("claimed")
-    k = claimed.c
-    a = attempts.c
-    from_number = func.coalesce(
-        func.nullif(k.from_phone_number, ""), k.assistant_snapshot["from_phone_number"].as_string()
-    )
-    made = (
-        insert(attempts)
-        .from_select(
-            [
-                a.id,
-                a.call_id,
-                a.attempt_number,
-                a.status,
-                a.phone_number,
-                a.from_phone_number,
-                a.provider,
-                a.handled_by_ai,
-                a.handled_by_human,
-                a.created_at,
-                a.updated_at,
-            ],
-            select(
-                func.gen_random_uuid().cast(a.id.type),
-                k.id,
-                k.calls_count,
-                literal("queued", a.status.type),
-                k.to_phone_number,
-                from_number,
-                literal(provider, a.provider.type),
-                literal(True, a.handled_by_ai.type),
-                literal(False, a.handled_by_human.type),
-                literal(now, a.created_at.type),
-                literal(now, a.updated_at.type),
-            ).select_from(claimed),
-        )
-        .returning(a.id, a.call_id, a.from_phone_number)
-        .cte("made")
-    )
-    rows = (
-        await conn.execute(
-            select(
-                k.id,
-                made.c.id,
-                k.calls_count,
-                k.organization_id,
-                k.to_phone_number,
-                made.c.from_phone_number,
-                k.assistant_snapshot,
-                k.prompt_variables,
-                k.skip_calling_window,
-            ).join_from(claimed, made, made.c.call_id == k.id)
-        )
-    ).all()
-    return [
-        ClaimedCall(
-            call_id=call_id,
-            attempt_id=attempt_id,
-            attempt_number=count,
-            organization_id=org,
-            to_number=to_number,
-            from_number=from_number,
-            assistant=dict(snapshot),
-            prompt_variables=dict(variables or {}),
-            claimed_at=now,
-            to_skip_calling_window=bool(skip),
-        )
-        for call_id, attempt_id, count, org, to_number, from_number, snapshot, variables, skip in (
-            rows
-        )
-    ]
-
-
-async def renew(
-    session: AsyncSession, worker_id: str, call_ids: Sequence[str], lease_until: datetime
-) -> dict[str, str | None]:
-    """Extend this worker's leases; returns each order's status, None when the lease is lost."""
-    if not call_ids:
-        return {}
-    conn = await _conn(session)
-    c = calls.c
-    await conn.execute(
-        update(calls)
-        .where(c.id.in_(call_ids), c.claimed_by == worker_id)
-        .values(lease_expires_at=lease_until)
-    )
-    rows = (
-        await conn.execute(select(c.id, c.status, c.claimed_by).where(c.id.in_(call_ids)))
-    ).all()
-    seen = {row[0]: (row[1] if row[2] == worker_id else None) for row in rows}
-    return {call_id: seen.get(call_id) for call_id in call_ids}
-
-
-async def update_attempt(session: AsyncSession, attempt_id: str, **values: Any) -> None:
-    """Write a live attempt's columns (an ended attempt is never rewritten)."""
-    conn = await _conn(session)
-    a = attempts.c
-    await conn.execute(
-        update(attempts)
-        .where(a.id == attempt_id, a.status.in_(LIVE_ATTEMPT_STATUSES))
-        .values(**values)
-    )
-
-
-async def end_attempt(
-    session: AsyncSession,
-    attempt_id: str,
-    *,
-    started_at: datetime,
-    provider_call_id: str | None,
-    **values: Any,
-) -> None:
-    """Record how a live attempt ended (keeping the start and call id progress wrote)."""
-    a = attempts.c
-    await update_attempt(
-        session,
-        attempt_id,
-        started_at=func.coalesce(a.started_at, started_at),
-        provider_call_id=func.coalesce(a.provider_call_id, provider_call_id),
-        **values,
-    )
-
-
-_CAMPAIGNS = cast(Table, Campaign.__table__)
-_HELD = (
-    calls.c.id,
-    calls.c.status,
-    calls.c.calls_count,
-    calls.c.to_phone_number,
-    calls.c.skip_calling_window,
+from openrevox.storage.repositories.dispatch_claims import (
+    active_counts,
+    campaign_usage,
+    claim,
+    clear_key_limit,
+    due_calls,
+    key_limits,
+    lock_organizations,
+    mark_waiting,
+    saturated_campaigns,
+    set_key_limit,
+)
+from openrevox.storage.repositories.dispatch_ends import (
+    finish_unchanged,
+)
+from openrevox.storage.repositories.dispatch_leases import (
+    DUE_STATUSES,
+    LIVE_ATTEMPT_STATUSES,
     RETRY_CONFIG,
-    calls.c.organization_id,
-    exists()
-    .where(_CAMPAIGNS.c.id == calls.c.campaign_id, _CAMPAIGNS.c.cancelled_at.is_not(None))
-    .label("campaign_cancelled"),
+    ClaimedCall,
+    DueCall,
+    HeldOrder,
+    attempts,
+    calls,
+    end_attempt,
+    end_live_attempts,
+    expired_orders,
+    held_order,
+    renew,
+    update_attempt,
+    update_order,
 )
 
-
-async def held_order(session: AsyncSession, call_id: str, worker_id: str) -> HeldOrder | None:
-    """The order, locked, if this worker still holds its lease."""
-    conn = await _conn(session)
-    query = select(*_HELD).where(calls.c.id == call_id, calls.c.claimed_by == worker_id)
-    if _is_postgres(conn):
-        query = query.with_for_update()
-    row = (await conn.execute(query)).first()
-    return None if row is None else HeldOrder(*row)
-
-
-async def update_order(session: AsyncSession, call_id: str, values: Mapping[str, Any]) -> None:
-    conn = await _conn(session)
-    await conn.execute(update(calls).where(calls.c.id == call_id).values(**values))
-
-
-async def expired_orders(session: AsyncSession, now: datetime, limit: int) -> list[HeldOrder]:
-    """Orders whose worker stopped renewing its lease (locked, skipping others' claims)."""
-    conn = await _conn(session)
-    query = (
-        select(*_HELD)
-        .where(calls.c.lease_expires_at < now)
-        .order_by(calls.c.lease_expires_at)
-        .limit(limit)
-    )
-    if _is_postgres(conn):
-        query = query.with_for_update(skip_locked=True)
-    return [HeldOrder(*row) for row in (await conn.execute(query)).all()]
-
-
-async def end_live_attempts(
-    session: AsyncSession, call_id: str, now: datetime, end_reason: str
-) -> tuple[datetime | None, str | None]:
-    """End the order's live attempt in error; its start and result, if there was one."""
-    conn = await _conn(session)
-    a = attempts.c
-    row = (
-        await conn.execute(
-            update(attempts)
-            .where(a.call_id == call_id, a.status.in_(LIVE_ATTEMPT_STATUSES))
-            .values(
-                status="error",
-                ended_by="system",
-                end_reason=end_reason,
-                ended_at=now,
-                updated_at=now,
-            )
-            .returning(func.coalesce(a.started_at, a.created_at), a.result)
-        )
-    ).first()
-    return (None, None) if row is None else (row[0], row[1])
-
-
-async def finish_unchanged(
-    conn: AsyncConnection,
-    claim: ClaimedCall,
-    *,
-    worker_id: str,
-    order_values: Mapping[str, Any],
-    attempt_values: Mapping[str, Any],
-    job: Mapping[str, Any] | None,
-) -> bool:
-    """The hot path of an attempt's end: write the order's next state (``order_values``,
-    computed from the order as claimed), end the attempt and enqueue ``job`` (a ``jobs``
-    row), only if the order is untouched since the claim: this worker's lease,
-    ``calling``, ``updated_at`` still the claim's (a cancel, pause or resume changes it),
-    its campaign not cancelled. False (nothing written) otherwise: the caller then reads
-    the order (``held_order``) and decides as usual.
-
-    On PostgreSQL one statement (data-modifying CTEs), atomic by itself: run it on an
-    autocommit connection, one round trip. On SQLite three statements: run it inside
-    the write transaction.
-    """
-    c = calls.c
-    camp = _CAMPAIGNS.c
-    a = attempts.c
-    order = (
-        update(calls)
-        .where(
-            c.id == claim.call_id,
-            c.claimed_by == worker_id,
-            c.status == "calling",
-            c.updated_at == claim.claimed_at,
-            ~exists().where(camp.id == c.campaign_id, camp.cancelled_at.is_not(None)),
-        )
-        .values(**order_values)
-        .returning(c.id)
-    )
-    started_at = attempt_values["started_at"]
-    provider_call_id = attempt_values["provider_call_id"]
-    ending = {
-        **attempt_values,
-        "started_at": func.coalesce(a.started_at, started_at),
-        "provider_call_id": func.coalesce(a.provider_call_id, provider_call_id),
-    }
-    attempt = update(attempts).where(a.id == claim.attempt_id, a.status.in_(LIVE_ATTEMPT_STATUSES))
-    if not _is_postgres(conn):
-        if (await conn.execute(order)).first() is None:
-            return False
-        await conn.execute(attempt.values(**ending))
-        if job is not None:
-            await conn.execute(jobs.insert().values(**job))
-        return True
-    held = order.cte("held")
-    ended = attempt.where(exists(select(held.c.id))).values(**ending).cte("ended")
-    query = select(func.count()).select_from(held).add_cte(ended)
-    if job is not None:
-        columns = list(job)
-        row = select(*(literal(job[k], jobs.c[k].type) for k in columns)).select_from(held)
-        query = query.add_cte(insert(jobs).from_select(columns, row).cte("job"))
-    return bool(await conn.scalar(query))
+__all__ = [
+    "DUE_STATUSES",
+    "LIVE_ATTEMPT_STATUSES",
+    "RETRY_CONFIG",
+    "ClaimedCall",
+    "DueCall",
+    "HeldOrder",
+    "active_counts",
+    "attempts",
+    "calls",
+    "campaign_usage",
+    "claim",
+    "clear_key_limit",
+    "due_calls",
+    "end_attempt",
+    "end_live_attempts",
+    "expired_orders",
+    "finish_unchanged",
+    "held_order",
+    "key_limits",
+    "lock_organizations",
+    "mark_waiting",
+    "renew",
+    "saturated_campaigns",
+    "set_key_limit",
+    "update_attempt",
+    "update_order",
+]

@@ -65,6 +65,34 @@ class TryView:
     worker: str | None
 
 
+def job_row(
+    *,
+    organization_id: str,
+    call_id: str | None,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    give_up_at: datetime,
+    job_id: str | None = None,
+    run_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A new ``jobs`` row, due now or at ``run_at``: what ``enqueue`` inserts, and what a
+    caller inserting it in its own statement uses (the dispatcher's end of an attempt)."""
+    return {
+        "id": job_id or new_id(),
+        "organization_id": organization_id,
+        "call_id": call_id,
+        "kind": kind,
+        "payload": payload,
+        "status": PENDING,
+        "tries": 0,
+        "run_at": run_at or now,
+        "give_up_at": give_up_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -77,24 +105,20 @@ async def enqueue(
     job_id: str | None = None,
     run_at: datetime | None = None,
 ) -> str:
-    """Add a job, due now or at ``run_at``; it commits with the caller's transaction."""
-    job_id = job_id or new_id()
-    await session.execute(
-        jobs.insert().values(
-            id=job_id,
-            organization_id=organization_id,
-            call_id=call_id,
-            kind=kind,
-            payload=payload,
-            status=PENDING,
-            tries=0,
-            run_at=run_at or now,
-            give_up_at=give_up_at,
-            created_at=now,
-            updated_at=now,
-        )
+    """Add a job (``job_row``), due now or at ``run_at``; it commits with the caller's
+    transaction."""
+    row = job_row(
+        organization_id=organization_id,
+        call_id=call_id,
+        kind=kind,
+        payload=payload,
+        now=now,
+        give_up_at=give_up_at,
+        job_id=job_id,
+        run_at=run_at,
     )
-    return job_id
+    await session.execute(jobs.insert().values(**row))
+    return str(row["id"])
 
 
 async def claim_due(

@@ -5,7 +5,8 @@
 
 The session opens the call (first sentence), offers the configured tools, enforces
 the limits, detects a voicemail (``runtime.voicemail``), records the transcript and
-speech events, and ends with a ``CallResult``.
+speech events, and ends with a ``CallResult``. Its notes and that result are
+``runtime.call_log``; what a voicemail does to the call is ``runtime.session_voicemail``.
 Ending goes through ``finish``: say the closing words, drain the pipeline, then ask the
 transport to hang up (or to transfer). The callee hanging up is ``user_hung_up``.
 """
@@ -46,6 +47,7 @@ from openrevox.providers.llm.router import resolve_route
 from openrevox.providers.sms.base import SmsProvider
 from openrevox.providers.sms.factory import sms_provider_for
 from openrevox.runtime.call_config import CallConfig, resolve_call_config
+from openrevox.runtime.call_log import CallLog, Ending, TranscriptListener
 from openrevox.runtime.clock import Clock, SystemClock
 from openrevox.runtime.pipeline import AudioLegs, BuiltPipeline, build_pipeline
 from openrevox.runtime.recorder import CallRecorder
@@ -53,25 +55,24 @@ from openrevox.runtime.result import (
     CallResult,
     EndedBy,
     EndReason,
-    FaqCandidate,
     SentSms,
     TranscriptItem,
     TransferRequest,
     tool_output_text,
 )
+from openrevox.runtime.session_voicemail import SessionVoicemail
 from openrevox.runtime.tools import handlers_for
 from openrevox.runtime.tools.base import ToolHandler, ToolResult
 from openrevox.runtime.transport import CallTransport
-from openrevox.runtime.voicemail import Classification, VoicemailParams
+from openrevox.runtime.voicemail import VoicemailParams
 from openrevox.runtime.voicemail.detector import VoicemailDetector
 
 log = logging.getLogger(__name__)
 
-TranscriptListener = Callable[[TranscriptItem], None]
 DEFAULT_VOICEMAIL = VoicemailParams()
 
 
-class CallSession:
+class CallSession(SessionVoicemail):
     """One call's conversation. Also the ``ToolContext`` its tools act through, and the
     ``VoicemailListener`` of its voicemail detection (``voicemail=None`` turns it off)."""
 
@@ -102,13 +103,9 @@ class CallSession:
         self.sms = sms or sms_provider_for(self.settings, self.http)
         self._audio = audio
         self._clock = clock or SystemClock()
-        self._on_transcript = on_transcript
-        self.transcript: list[TranscriptItem] = []
-        self._faq: list[FaqCandidate] = []
-        self._sms: list[SentSms] = []
-        self._dtmf: list[str] = []
-        self._transfer: TransferRequest | None = None
-        self._ending: tuple[EndedBy, EndReason, str | None] | None = None
+        self._log = CallLog(on_transcript)
+        self.transcript = self._log.transcript
+        self._ending: Ending | None = None
         self._opening_done = asyncio.Event()
         self._finished = asyncio.Event()
         self._started = asyncio.Event()
@@ -118,7 +115,6 @@ class CallSession:
         self._tasks: list[asyncio.Task[None]] = []
         self._voicemail_params = voicemail
         self._voicemail: VoicemailDetector | None = None
-        self._voicemail_reason: str | None = None
 
     # ---- running ----
 
@@ -213,12 +209,12 @@ class CallSession:
 
         async def user_said(_agg: Any, message: UserTurnMessageAddedMessage) -> None:
             if message.content.strip():
-                self._record(TranscriptItem("user", message.content.strip()))
+                self._log.record(TranscriptItem("user", message.content.strip()))
 
         async def agent_said(_agg: Any, message: AssistantTurnStoppedMessage) -> None:
             text = message.content.strip()
             if text:
-                self._record(TranscriptItem("assistant", text))
+                self._log.record(TranscriptItem("assistant", text))
                 assert self._recorder is not None
                 self._recorder.agent_said(text, interrupted=message.interrupted)
 
@@ -236,8 +232,8 @@ class CallSession:
         try:
             if reason == "user_hangup":
                 return
-            if reason == "transfer" and self._transfer is not None:
-                await self._transport.transfer(self._transfer)
+            if reason == "transfer" and self._log.transfer is not None:
+                await self._transport.transfer(self._log.transfer)
             else:
                 await self._transport.hangup()
         except Exception as exc:  # telephony failed; the conversation is over anyway
@@ -246,20 +242,11 @@ class CallSession:
                 self._ending = (ending[0], ending[1], f"hang-up failed: {exc}")
 
     def _result(self, started_at: float) -> CallResult:
-        ended_by, reason, message = self._ending or ("system", "error", "the call did not run")
-        return CallResult(
-            ended_by=ended_by,
-            end_reason=reason,
-            transcript=list(self.transcript),
-            speech_events=list(self._recorder.events) if self._recorder else [],
-            error=message,
-            faq_candidates=list(self._faq),
-            transfer=self._transfer,
-            sms=list(self._sms),
-            dtmf=list(self._dtmf),
+        return self._log.result(
+            self._ending,
             duration_secs=round(self._clock.now() - started_at, 3),
-            engines=dict(self._audio.engines) if self._audio else {},
-            voicemail_reason=self._voicemail_reason,
+            speech_events=self._recorder.events if self._recorder else (),
+            engines=self._audio.engines if self._audio else None,
         )
 
     # ---- opening and limits ----
@@ -356,47 +343,6 @@ class CallSession:
             await origin.push_frame(speak)
         await origin.push_frame(EndWorkerFrame(reason=reason), FrameDirection.UPSTREAM)
 
-    # ---- voicemail (the detector's listener) ----
-
-    async def voicemail_detected(self, classification: Classification) -> None:
-        """A voicemail answered: stop listening and stop the agent; with no
-        ``voicemail_message``, hang up at once, else wait for the greeting to end."""
-        built = self._built
-        if self._ending is not None or built is None:
-            return
-        self._voicemail_reason = classification.reason
-        if not self.config.voicemail_message:
-            await self.finish("agent", "voicemail", interrupt=True)
-            return
-        built.gate.close()
-        # Stop the agent (its opening is not for a machine); the message comes later.
-        await built.gate.broadcast_interruption()  # type: ignore[no-untyped-call]
-
-    async def machine_answered(self, answered_by: str) -> None:
-        """The telephony provider's answering-machine detection says a machine answered
-        (Twilio's ``AnsweredBy``: ``machine_start``, or ``machine_end_*`` once the
-        greeting is over): the voicemail path, as if the detector had decided it."""
-        greeting_over = answered_by.startswith("machine_end")
-        await self._started.wait()  # a verdict may come before the pipeline runs
-        if self._voicemail is not None:
-            await self._voicemail.machine_answered(answered_by, greeting_over=greeting_over)
-            return
-        await self.voicemail_detected(
-            Classification("voicemail", f"answering machine: {answered_by}")
-        )
-        if self.config.voicemail_message:
-            await self.voicemail_greeting_over(answered_by)
-
-    async def voicemail_greeting_over(self, reason: str) -> None:
-        """The voicemail records now: say the message (uninterruptible), hang up."""
-        log.info("leaving a voicemail message (greeting over: %s)", reason)
-        await self.finish(
-            "agent", "voicemail", farewell=self.config.voicemail_message, interrupt=True
-        )
-
-    def voicemail_heard(self, text: str) -> None:
-        self._record(TranscriptItem("user", text))
-
     async def user_hung_up(self) -> None:
         """The callee hung up: stop at once (nothing more can be heard)."""
         if self._ending is None:
@@ -456,7 +402,7 @@ class CallSession:
                 log.exception("tool %s failed", name)
                 result = ToolResult({"error": f"{type(exc).__name__}: {exc}"}, is_error=True)
             output = tool_output_text(result.output)
-            self._record(
+            self._log.record(
                 TranscriptItem(
                     role="tool",
                     content=output,
@@ -475,11 +421,11 @@ class CallSession:
         return run
 
     async def transfer(self, request: TransferRequest) -> None:
-        self._transfer = request
+        self._log.transfer = request
         await self.finish("agent", "transfer")
 
     async def send_dtmf(self, digits: str) -> None:
-        self._dtmf.append(digits)
+        self._log.dtmf.append(digits)
         await self._transport.send_dtmf(digits)
 
     async def summarize(self, instructions: str) -> str:
@@ -498,19 +444,10 @@ class CallSession:
         return (summary or "").strip() or conversation
 
     def record_sms(self, sms: SentSms) -> None:
-        self._sms.append(sms)
+        self._log.sms.append(sms)
 
     def add_faq_candidate(self, question: str) -> None:
-        if all(c.question != question for c in self._faq):
-            self._faq.append(FaqCandidate(question))
-
-    def _record(self, item: TranscriptItem) -> None:
-        self.transcript.append(item)
-        if self._on_transcript is not None:
-            try:
-                self._on_transcript(item)
-            except Exception:
-                log.exception("transcript listener failed")
+        self._log.add_faq_candidate(question)
 
 
 AUDIO_FRAMES = (InputAudioRawFrame, OutputAudioRawFrame)

@@ -13,33 +13,20 @@ call, runs a media script against the TwiML's stream URL::
         twilio.on("+12025550100", Answered("human", media=my_conversation))
         settings = Settings(twilio_api_base_url=twilio.base_url, ...)
 
-A media script is ``async def script(call: FakeCall) -> None``: it connects to
-``call.stream_url`` (``ws://`` on loopback) with ``call.parameters`` as the stream's
-custom parameters, talks, and returns when the call is over — it should leave when
-``call.hung_up`` is set (our server hung up through the REST API). The script runs on
-the fake's own event loop. :func:`silent_media` is one that holds the line in silence.
-
-Messaging: ``POST .../Messages.json`` (basic auth; ``To``, ``From`` or
-``MessagingServiceSid``, ``Body``) answers ``201`` with a message resource and records
-it in ``messages``. ``on_message(number, RestError(...))`` makes messages to ``number``
-fail; ``fail_messages(RestError(...), ...)`` makes the next messages fail, in order::
-
-    twilio.fail_messages(RestError(status=503, code=20500, message="down"))
-    twilio.on_message("+15005550001", RestError(code=21211, message="Invalid 'To'"))
-    ...
-    assert twilio.messages[0].body == "Thanks for your time!"
+Media scripts (the callee's side of the stream, :func:`silent_media` by default) are
+``fake_twilio_media``; the Messaging API (``POST .../Messages.json``) is
+``fake_twilio_messaging``; both are re-exported here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,11 +34,13 @@ from urllib.parse import parse_qsl
 
 import httpx
 import uvicorn
-import websockets
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from openrevox.providers.telephony.twilio_protocol import request_signature
+from openrevox.testing.fake_twilio_errors import RestError, error_response
+from openrevox.testing.fake_twilio_media import MediaScript, silent_media
+from openrevox.testing.fake_twilio_messaging import FakeMessage, FakeMessaging
 
 __all__ = [
     "Answered",
@@ -64,8 +53,6 @@ __all__ = [
     "RestError",
     "silent_media",
 ]
-
-MediaScript = Callable[["FakeCall"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -85,15 +72,6 @@ class Failed:
     error_code: int | None = None
     sip_code: int | None = None
     ring_secs: float = 0.05
-
-
-@dataclass(frozen=True)
-class RestError:
-    """``Calls.json`` itself answers an error (no call is created)."""
-
-    status: int = 400
-    code: int = 21211
-    message: str = "The 'To' number is not a valid phone number."
 
 
 @dataclass(frozen=True)
@@ -135,18 +113,7 @@ class FakeCall:
         return self.value("To") or ""
 
 
-@dataclass(frozen=True)
-class FakeMessage:
-    """One text message accepted by the fake's Messaging API."""
-
-    sid: str
-    to: str
-    from_: str
-    body: str
-    form: dict[str, list[str]]
-
-
-class FakeTwilio:
+class FakeTwilio(FakeMessaging):
     """Twilio's REST API and its callbacks, on loopback."""
 
     def __init__(
@@ -156,6 +123,7 @@ class FakeTwilio:
         *,
         default: Scenario | None = None,
     ) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.default: Scenario = default or Answered()
@@ -163,9 +131,6 @@ class FakeTwilio:
         self.calls: list[FakeCall] = []
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []  # method, path, form
         self.rejected: list[str] = []  # why requests were refused
-        self.messages: list[FakeMessage] = []  # accepted text messages, in order
-        self.message_scenarios: dict[str, RestError] = {}
-        self.message_failures: list[RestError] = []
         self.base_url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -175,14 +140,6 @@ class FakeTwilio:
     def on(self, number: str, scenario: Scenario) -> None:
         """What happens when ``number`` is dialled."""
         self.scenarios[number] = scenario
-
-    def on_message(self, number: str, error: RestError) -> None:
-        """Messages to ``number`` are refused with ``error``."""
-        self.message_scenarios[number] = error
-
-    def fail_messages(self, *errors: RestError) -> None:
-        """The next messages (to any number) are refused with these errors, in order."""
-        self.message_failures.extend(errors)
 
     def call_to(self, number: str) -> FakeCall:
         return next(c for c in reversed(self.calls) if c.to == number)
@@ -230,11 +187,11 @@ class FakeTwilio:
             problem = _check_dial(form)
             if problem is not None:
                 self.rejected.append(problem)
-                return _error(400, 21205, problem)
+                return error_response(400, 21205, problem)
             to = form["To"][0]
             scenario = self.scenarios.get(to, self.default)
             if isinstance(scenario, RestError):
-                return _error(scenario.status, scenario.code, scenario.message)
+                return error_response(scenario.status, scenario.code, scenario.message)
             stream_url, parameters = _parse_twiml(form["Twiml"][0])
             call = FakeCall(
                 sid="CA" + uuid.uuid4().hex,
@@ -269,7 +226,7 @@ class FakeTwilio:
                 return refused
             call = next((c for c in self.calls if c.sid == sid), None)
             if call is None:
-                return _error(
+                return error_response(
                     404, 20404, f"The requested resource {request.url.path} was not found"
                 )
             twiml = (form.get("Twiml") or [""])[0]
@@ -279,7 +236,7 @@ class FakeTwilio:
                 return JSONResponse({"sid": sid, "status": "in-progress"})
             status = (form.get("Status") or [""])[0]
             if status not in ("completed", "canceled"):
-                return _error(400, 21220, "Invalid call state")
+                return error_response(400, 21220, "Invalid call state")
             call.hangups.append(status)
             call.hung_up.set()
             return JSONResponse({"sid": sid, "status": status})
@@ -291,40 +248,7 @@ class FakeTwilio:
             refused = self._refuse(account, request)
             if refused is not None:
                 return refused
-            to = (form.get("To") or [""])[0]
-            sender = (form.get("From") or form.get("MessagingServiceSid") or [""])[0]
-            body = (form.get("Body") or [""])[0]
-            if not to:
-                return _error(400, 21604, "A 'To' phone number is required.")
-            if not sender:
-                return _error(400, 21603, "A 'From' phone number is required.")
-            if not body:
-                return _error(400, 21602, "Message body is required.")
-            failure = self.message_failures.pop(0) if self.message_failures else None
-            failure = failure or self.message_scenarios.get(to)
-            if failure is not None:
-                return _error(failure.status, failure.code, failure.message)
-            message = FakeMessage(
-                sid="SM" + uuid.uuid4().hex, to=to, from_=sender, body=body, form=form
-            )
-            self.messages.append(message)
-            return JSONResponse(
-                {
-                    "sid": message.sid,
-                    "account_sid": self.account_sid,
-                    "to": to,
-                    "from": sender,
-                    "body": body,
-                    "status": "queued",
-                    "num_segments": "1",
-                    "direction": "outbound-api",
-                    "api_version": "2010-04-01",
-                    "error_code": None,
-                    "error_message": None,
-                    "uri": f"{request.url.path[: -len('.json')]}/{message.sid}.json",
-                },
-                status_code=201,
-            )
+            return self._create_message(form, request.url.path)
 
         return app
 
@@ -341,7 +265,7 @@ class FakeTwilio:
         )
         if request.headers.get("authorization") != expected or account != self.account_sid:
             self.rejected.append("authentication")
-            return _error(401, 20003, "Authenticate")
+            return error_response(401, 20003, "Authenticate")
         return None
 
     # ---- playing a scenario ----
@@ -440,55 +364,6 @@ class FakeTwilio:
         call.callbacks.append((params, status))
 
 
-async def silent_media(call: FakeCall) -> None:
-    """Open the stream and send silence (20 ms mu-law frames) until the call is over."""
-    stream_sid = "MZ" + uuid.uuid4().hex
-    async with websockets.connect(call.stream_url, max_size=None) as ws:
-        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        await ws.send(
-            json.dumps(
-                {
-                    "event": "start",
-                    "sequenceNumber": "1",
-                    "streamSid": stream_sid,
-                    "start": {
-                        "streamSid": stream_sid,
-                        "accountSid": call.value("AccountSid") or "",
-                        "callSid": call.sid,
-                        "tracks": ["inbound"],
-                        "customParameters": call.parameters,
-                        "mediaFormat": {
-                            "encoding": "audio/x-mulaw",
-                            "sampleRate": 8000,
-                            "channels": 1,
-                        },
-                    },
-                }
-            )
-        )
-        silence = base64.b64encode(b"\xff" * 160).decode()
-        sequence = 2
-
-        async def drain() -> None:
-            async for _ in ws:
-                pass
-
-        reader = asyncio.create_task(drain())
-        try:
-            while not call.hung_up.is_set() and not reader.done():
-                media = {"track": "inbound", "payload": silence, "chunk": str(sequence)}
-                message = {"event": "media", "streamSid": stream_sid, "media": media}
-                await ws.send(json.dumps(message))
-                sequence += 1
-                await asyncio.sleep(0.02)
-            if not reader.done():
-                await ws.send(json.dumps({"event": "stop", "streamSid": stream_sid, "stop": {}}))
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            reader.cancel()
-
-
 async def _wait(event: asyncio.Event, secs: float) -> bool:
     """Wait ``secs``; True if ``event`` was set meanwhile."""
     try:
@@ -496,18 +371,6 @@ async def _wait(event: asyncio.Event, secs: float) -> bool:
     except TimeoutError:
         return False
     return True
-
-
-def _error(status: int, code: int, message: str) -> JSONResponse:
-    return JSONResponse(
-        {
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        },
-        status_code=status,
-    )
 
 
 def _check_dial(form: dict[str, list[str]]) -> str | None:

@@ -306,6 +306,45 @@ async def test_launch_filters_and_scheduled_at_follow_the_windows(api: Api) -> N
     assert retrieved["status"] == "running"
 
 
+async def test_a_launch_plans_each_contact_in_its_own_zone(api: Api) -> None:
+    """No timezone in the config: Mondays 09:00 local are different instants in Paris and
+    Washington; the biggest group and the others are planned, each call once."""
+    monday_local = {key: value for key, value in MONDAY_PARIS.items() if key != "timezone"}
+    people = [
+        {"to_phone_number": number, "prompt_variables": {"first_name": "Ada", "company": "Acme"}}
+        for number in ("+12025551000", "+33142685300", "+12025551001", "+12025551002")
+    ]
+    assistant = await create_assistant(api)
+    response = await api.client.post(
+        "/campaigns",
+        json={
+            "name": "Two zones",
+            "assistant_id": assistant["id"],
+            "contacts": people,
+            "call_retry_config": monday_local,
+        },
+    )
+    assert response.status_code == 201, response.text
+    campaign = response.json()["campaign"]
+    result = await launch(api, campaign["id"], scheduled_at="2030-01-06T12:00:00Z")
+    assert result["launched"] == 4
+    assert result["skipped"] == {"active": 0, "attempts_exhausted": 0, "cancelled": 0}
+    planned = {}
+    for call_id in await call_ids(api, campaign["id"]):
+        call = (await api.client.get(f"/call/{call_id}")).json()["call"]
+        assert call["status"] == "scheduled"
+        planned[call["to_phone_number"]] = call["scheduled_at"]
+    assert planned == {
+        "+12025551000": "2030-01-07T14:00:00Z",  # 09:00 in Washington (UTC-5)
+        "+33142685300": "2030-01-07T08:00:00Z",  # 09:00 in Paris (UTC+1)
+        "+12025551001": "2030-01-07T14:00:00Z",
+        "+12025551002": "2030-01-07T14:00:00Z",
+    }
+    again = await launch(api, campaign["id"])
+    assert again["launched"] == 0
+    assert again["skipped"]["active"] == 4
+
+
 async def test_speed_dial_and_bad_launches_are_clear_4xx(api: Api) -> None:
     campaign = await create_campaign(api, count=2)
     speed = await launch(
@@ -496,6 +535,31 @@ async def test_rows_are_paged_and_filtered(api: Api) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["fields"][0]["path"] == "statuses"
     retrieved = (await api.client.get(f"/campaigns/{cid}")).json()["campaign"]
     assert retrieved["funnel_stats"] == {"total_leads": 5, "talked_to_human": 1, "hot": 1}
+
+
+async def test_export_columns_gather_every_rows_variables_and_outputs(api: Api) -> None:
+    """Column names come from every row: a variable only one contact has, an output key
+    no config names, keys of a config; a non-object output adds none."""
+    campaign = await create_campaign(api, count=3)
+    async with api.db.write() as session:
+        rows = (
+            await session.execute(
+                select(CampaignRow).where(CampaignRow.campaign_id == campaign["id"])
+            )
+        ).scalars()
+        by_index = {row.row_index: row for row in rows}
+        by_index[2].input_data = {**by_index[2].input_data, "note": "VIP"}
+    ids = await call_ids(api, campaign["id"])
+    await set_call(api, ids[0], structured_output={"email": "ada@example.com"})
+    await set_call(api, ids[1], structured_output=["not", "an", "object"])
+    response = await api.client.get(
+        f"/campaigns/{campaign['id']}/export", headers={"Accept": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    table = list(csv.reader(io.StringIO(response.text)))
+    assert table[0][9:] == ["company", "first_name", "note", "structured_output.email"]
+    assert [line[11] for line in table[1:]] == ["", "", "VIP"]
+    assert [line[12] for line in table[1:]] == ["ada@example.com", "", ""]
 
 
 async def test_export_streams_every_row_with_variables_and_outputs(api: Api) -> None:

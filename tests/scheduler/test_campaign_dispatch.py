@@ -276,6 +276,9 @@ async def test_a_campaign_runs_end_to_end_with_pause_resume_and_cancel(
             select(func.sum(Call.calls_count)).where(Call.campaign_id == cid)
         )
     assert attempts_made == await dials(db, cid)
+    async with db.read() as session:  # the dispatcher's attempts carry the campaign
+        tagged = await session.scalar(select(func.count()).where(CallAttempt.campaign_id == cid))
+    assert tagged == attempts_made
     if final[HUMAN] == "completed":
         assert campaign["funnel_stats"]["talked_to_human"] >= 1
 

@@ -17,7 +17,8 @@ from openrevox.domain.scheduling import (
 from openrevox.errors import FieldError, InvalidInput
 from openrevox.schemas.campaigns import ContactIn
 from openrevox.services.auth import Principal
-from openrevox.storage.models import Campaign, new_id
+from openrevox.storage.bulk import NewRows
+from openrevox.storage.models import Campaign, new_ids
 from openrevox.storage.repositories import organizations
 
 MAX_ERRORS_IN_MESSAGE = 5
@@ -56,53 +57,49 @@ def check_contacts(
     return numbers, errors
 
 
+CALL_COLUMNS = ("id", "prompt_variables", "to_phone_number")
+ROW_COLUMNS = ("id", "row_index", "phone_number", "input_data", "call_id")
+
+
 def materialise(
     campaign: Campaign,
     contacts: Sequence[ContactIn],
     numbers: Sequence[str],
     snapshot: dict[str, Any],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[NewRows, NewRows]:
     """One ``not_launched`` call per contact (created when the campaign is) and its row
-    keeping the contact as given, as column values for one insert each."""
-    calls: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
+    keeping the contact as given: what every call shares (the snapshot among it) once,
+    what is each one's own per row."""
+    calls = NewRows(CALL_COLUMNS, same=_call_defaults(campaign, snapshot))
+    rows = NewRows(ROW_COLUMNS, same={"campaign_id": campaign.id})
+    ids = new_ids(2 * len(contacts))
     for index, (contact, number) in enumerate(zip(contacts, numbers, strict=True)):
-        call_id = new_id()
+        call_id = ids[2 * index]
         variables = contact.variables()
-        calls.append(
-            {
-                "id": call_id,
-                "organization_id": campaign.organization_id,
-                "assistant_id": campaign.assistant_id,
-                "assistant_snapshot": snapshot,
-                "prompt_variables": variables,
-                "metadata_": {},
-                "to_phone_number": number,
-                "from_phone_number": campaign.from_phone_number,
-                "direction": "outbound",
-                "status": "not_launched",
-                "scheduled_at": campaign.created_at,
-                "next_attempt_at": None,
-                "skip_calling_window": False,
-                "campaign_id": campaign.id,
-                "created_by_id": campaign.created_by_id,
-                "calls_count": 0,
-                "do_not_contact": False,
-                "created_at": campaign.created_at,
-                "updated_at": campaign.created_at,
-            }
-        )
-        rows.append(
-            {
-                "id": new_id(),
-                "campaign_id": campaign.id,
-                "row_index": index,
-                "phone_number": number,
-                "input_data": variables,
-                "call_id": call_id,
-            }
-        )
+        calls.rows.append((call_id, variables, number))
+        rows.rows.append((ids[2 * index + 1], index, number, variables, call_id))
     return calls, rows
+
+
+def _call_defaults(campaign: Campaign, snapshot: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "organization_id": campaign.organization_id,
+        "assistant_id": campaign.assistant_id,
+        "assistant_snapshot": snapshot,
+        "metadata": {},
+        "from_phone_number": campaign.from_phone_number,
+        "direction": "outbound",
+        "status": "not_launched",
+        "scheduled_at": campaign.created_at,
+        "next_attempt_at": None,
+        "skip_calling_window": False,
+        "campaign_id": campaign.id,
+        "created_by_id": campaign.created_by_id,
+        "calls_count": 0,
+        "do_not_contact": False,
+        "created_at": campaign.created_at,
+        "updated_at": campaign.created_at,
+    }
 
 
 async def organization_country(session: AsyncSession, principal: Principal) -> str | None:

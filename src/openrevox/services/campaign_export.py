@@ -1,8 +1,8 @@
 """``GET /campaigns/{id}/export``: one CSV line per row, streamed (docs/campaigns.md).
 
 Like ``services.call_export``: rows come from a server-side cursor in batches and leave
-in chunks of about ``CHUNK_CHARS``; a first streamed pass finds the variable and
-structured-output column names (memory grows with distinct names only).
+in chunks of about ``CHUNK_CHARS``; the variable and structured-output column names are
+first listed by the database, each once (memory grows with distinct names only).
 """
 
 from __future__ import annotations
@@ -55,17 +55,15 @@ async def csv_chunks(session: AsyncSession, export: ExportPlan) -> AsyncIterator
     """A header, then one line per row in row order: the contact (number, each input
     variable), its call (status, result, outcome, summaries, attempts) and one column
     per structured-output field."""
-    variable_keys: set[str] = set()
-    output_keys: set[str] = set()
-    async for row in repo.stream_export_keys(session, export.campaign_id):
-        variable_keys.update(row.input_data or {})
-        output_keys.update(row.structured_output or {})
+    keys = await repo.export_keys(session, export.campaign_id)
+    output_keys = set(keys.outputs)
+    for config in keys.output_configs:
         output_keys.update(
             spec["name"]
-            for spec in row.output_config or []
-            if isinstance(spec, dict) and "name" in spec
+            for spec in config or []
+            if isinstance(spec, dict) and isinstance(spec.get("name"), str)
         )
-    variables = sorted(variable_keys)
+    variables = sorted(keys.variables)
     outputs = sorted(output_keys)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -76,12 +74,13 @@ async def csv_chunks(session: AsyncSession, export: ExportPlan) -> AsyncIterator
             *(OUTPUT_PREFIX + k for k in outputs),
         ]
     )
-    async for row in repo.stream_export_rows(session, export.campaign_id):
-        writer.writerow(_cells(row, variables, outputs))
-        if buffer.tell() >= CHUNK_CHARS:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    async for batch in repo.stream_export_rows(session, export.campaign_id):
+        for row in batch:
+            writer.writerow(_cells(row, variables, outputs))
+            if buffer.tell() >= CHUNK_CHARS:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
     yield buffer.getvalue()
 
 
@@ -103,8 +102,8 @@ def _cells(row: Row[Any], variables: list[str], outputs: list[str]) -> list[str]
         row.summary,
         row.calls_count,
     ]
-    data = row.input_data or {}
+    data = row.input_data if isinstance(row.input_data, dict) else {}
     values += [data.get(k) for k in variables]
-    output = row.structured_output or {}
+    output = row.structured_output if isinstance(row.structured_output, dict) else {}
     values += [output.get(k) for k in outputs]
     return [_text(v) for v in values]

@@ -15,6 +15,8 @@ from openrevox.domain.scheduling import (
     first_attempt_at,
     recipient_zones,
 )
+from openrevox.domain.scheduling.timezones import UTC_ZONE
+from openrevox.domain.scheduling.windows import allows_any_time
 from openrevox.errors import Conflict, InvalidInput
 from openrevox.schemas.campaigns import CampaignLaunch
 from openrevox.services.auth import Principal
@@ -75,9 +77,8 @@ async def launch(
         query=(filters_sel.query or "").strip() or None,
     )
     excluded = rows_sel.call_ids if rows_sel.mode == "all_except" else ()
-    selected = await repo.selected_calls(session, filters, excluded)
     now = utcnow()
-    outcome = await _launch(session, selected, body.scheduled_at, now)
+    outcome = await _launch(session, filters, excluded, body.scheduled_at, now)
     _mark_launched(campaign, body.scheduled_at, now, launched=outcome.launched > 0)
     await session.flush()
     return outcome
@@ -101,59 +102,81 @@ async def launch_all(
     session: AsyncSession, campaign: Campaign, scheduled_at: datetime | None, now: datetime
 ) -> None:
     filters = CallFilters(organization_id=campaign.organization_id, campaign_ids=[campaign.id])
-    selected = await repo.selected_calls(session, filters, ())
-    await _launch(session, selected, scheduled_at, now)
+    await _launch(session, filters, (), scheduled_at, now)
     _mark_launched(campaign, scheduled_at, now, launched=True)
     await session.flush()
 
 
 async def _launch(
     session: AsyncSession,
-    calls: Sequence[repo.PlanRow],
+    filters: CallFilters,
+    excluded: Sequence[str],
     scheduled_at: datetime | None,
     now: datetime,
 ) -> LaunchOutcome:
-    """Plan the ``not_launched`` calls (one update per planned instant); count the rest."""
-    planned, active, exhausted, cancelled = await asyncio.to_thread(
-        _plan_launch, calls, scheduled_at, now
-    )
-    for at, ids in planned.items():
-        await repo.set_planned(
-            session,
-            ids,
-            "not_launched",
-            {
-                "status": status_for(at, now),
-                "next_attempt_at": at,
-                "scheduled_at": at,
-                "requested_scheduled_at": scheduled_at,
-                "status_reason": None,
-                "updated_at": now,
-            },
-        )
-    launched = sum(len(ids) for ids in planned.values())
+    """Plan the selected ``not_launched`` calls, grouped by planned instant: the biggest
+    group in one statement over the selection, the others by id; count the rest.
+
+    The campaign row is locked by the caller, and every update is conditional on the call
+    still being ``not_launched``: a call cancelled meanwhile is not launched, nor counted."""
+    counts = await repo.selected_statuses(session, filters, excluded)
+    launched = 0
+    if counts.get("not_launched"):
+        configs = await repo.unlaunched_retry_configs(session, filters, excluded)
+        if len(configs) == 1 and _any_time(configs[0]):
+            groups: dict[datetime, list[str]] = {
+                _first_attempt(now, configs[0], "", scheduled_at, {}): []
+            }
+        else:
+            calls = await repo.unlaunched(session, filters, excluded, configs=len(configs) > 1)
+            shared = configs[0] if len(configs) == 1 else None
+            groups = await asyncio.to_thread(_plan_groups, calls, shared, scheduled_at, now)
+        biggest = max(groups, key=lambda at: len(groups[at]))
+        for at, ids in groups.items():
+            if at != biggest:
+                values = _planned(at, scheduled_at, now)
+                launched += await repo.set_planned(session, ids, "not_launched", values)
+        values = _planned(biggest, scheduled_at, now)
+        launched += await repo.set_unlaunched(session, filters, excluded, values)
+    active = sum(n for status, n in counts.items() if status in LAUNCH_ACTIVE)
+    cancelled = counts.get("cancelled", 0)
+    exhausted = sum(counts.values()) - counts.get("not_launched", 0) - active - cancelled
     return LaunchOutcome(launched, active, exhausted, cancelled)
 
 
-def _plan_launch(
-    calls: Sequence[repo.PlanRow], scheduled_at: datetime | None, now: datetime
-) -> tuple[dict[datetime, list[str]], int, int, int]:
-    """Pure: the not-launched calls by planned instant, and the skipped ones counted
-    (active, attempts exhausted, cancelled)."""
-    active = exhausted = cancelled = 0
+def _any_time(config: Any) -> bool:
+    try:
+        return allows_any_time(config)
+    except InvalidRetryConfig:  # said, with its reason, when the calls are planned
+        return False
+
+
+def _planned(at: datetime, scheduled_at: datetime | None, now: datetime) -> dict[str, Any]:
+    return {
+        "status": status_for(at, now),
+        "next_attempt_at": at,
+        "scheduled_at": at,
+        "requested_scheduled_at": scheduled_at,
+        "status_reason": None,
+        "updated_at": now,
+    }
+
+
+def _plan_groups(
+    calls: Sequence[tuple[str, str, Any]],
+    shared: Any,
+    scheduled_at: datetime | None,
+    now: datetime,
+) -> dict[datetime, list[str]]:
+    """Pure: the calls ``(id, number, config)`` by planned instant; ``shared`` is every
+    call's config when they have one (then each row's is not read)."""
     plans: dict[tuple[str, str], datetime] = {}
-    planned: dict[datetime, list[str]] = {}
-    for call in calls:
-        if call.status == "not_launched":
-            at = _first_attempt(now, call.retry_config, call.to_phone_number, scheduled_at, plans)
-            planned.setdefault(at, []).append(call.id)
-        elif call.status == "cancelled":
-            cancelled += 1
-        elif call.status in LAUNCH_ACTIVE:
-            active += 1
-        else:  # completed, errored: the order is over, its attempts spent
-            exhausted += 1
-    return planned, active, exhausted, cancelled
+    groups: dict[datetime, list[str]] = {}
+    for call_id, number, config in calls:
+        chosen = shared if config is None else config
+        at = _first_attempt(now, chosen, number, scheduled_at, plans)
+        groups.setdefault(at, []).append(call_id)
+    return groups
 
 
 def _first_attempt(
@@ -163,10 +186,11 @@ def _first_attempt(
     scheduled_at: datetime | None,
     plans: dict[tuple[str, str], datetime],
 ) -> datetime:
-    """``first_attempt_at`` in the recipient's zones; the same zones and configuration
-    give the same instant, so a big launch computes it once per zone set."""
+    """``first_attempt_at`` in the recipient's zones (none needed when any time is
+    allowed); the same zones and configuration give the same instant, so a big launch
+    computes it once per zone set."""
     try:
-        zones = recipient_zones(number, config)
+        zones = (UTC_ZONE,) if allows_any_time(config) else recipient_zones(number, config)
         key = (repr(config), repr(zones))
         if key not in plans:
             plans[key] = first_attempt_at(now, config, zones, scheduled_at=scheduled_at)

@@ -7,7 +7,10 @@ docs/campaigns.md#statistics.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +27,7 @@ from openrevox.storage.models import Assistant
 from openrevox.storage.repositories import campaign_statistics as repo
 from openrevox.storage.repositories import campaigns as campaign_repo
 from openrevox.storage.repositories.campaigns import Tally
+from openrevox.storage.side_reads import side_session
 
 # A hot lead: the number's verdict is one of these (the phone history's ``hot`` too).
 HOT_LEAD_OUTCOMES: tuple[str, ...] = ("interested",)
@@ -52,24 +56,26 @@ async def statistics(
     if campaign is None:
         raise NotFound(f"no campaign with id {campaign_id!r}")
     await repo.prepare(session)
-    status = campaigns.campaign_status(
-        Tally(by_status=await repo.status_counts(session, campaign.id))
-    )
-    legacy = compat is not None and compat.version is not None and compat.version < (0, 4, 0)
-    if legacy and campaign.launched_at is None and campaign.cancelled_at is None:
-        status = "draft"  # as GET /campaigns/{id} answers SDK 0.3.0
     assistant = await session.get(Assistant, campaign.assistant_id)
     config: Mapping[str, Any] = assistant.config if assistant is not None else {}
     policy = read_retry_config(campaign.call_retry_config or config.get("call_retry_config"))
     fields = _field_names(config.get("structured_output_config"))
-
-    shared = await repo.shared_numbers(session, campaign.id)
-    totals = await repo.totals(session, campaign.id, shared)
-    leads = await repo.leads(session, campaign.id, HOT_LEAD_OUTCOMES + CALLBACK_OUTCOMES, shared)
-    imported = await repo.imported_rows(session, campaign.id)
-    jump_in = await repo.jump_in(session, campaign.id)
-    timezone = policy.timezone or await _contacts_zone(session, campaign.id)
-
+    # Two lanes of independent statements, on two connections when one is free.
+    async with side_session(session) as side:
+        funnel_lane = _funnel(session, campaign.id)
+        counts_lane = _counts(side or session, campaign.id, zone=policy.timezone is None)
+        if side is None:
+            funnel, counts = await funnel_lane, await counts_lane
+        else:
+            funnel, counts = await asyncio.gather(funnel_lane, counts_lane)
+    status = campaigns.campaign_status(Tally(by_status=counts.by_status))
+    legacy = compat is not None and compat.version is not None and compat.version < (0, 4, 0)
+    if legacy and campaign.launched_at is None and campaign.cancelled_at is None:
+        status = "draft"  # as GET /campaigns/{id} answers SDK 0.3.0
+    timezone = policy.timezone or counts.contacts_zone
+    totals, leads = funnel.totals, funnel.leads
+    imported, jump_in = counts.imported, counts.jump_in
+    first_activity_at, last_activity_at = counts.span
     real = totals.real_exchanges
     hot = sum(totals.by_outcome.get(o, 0) for o in HOT_LEAD_OUTCOMES)
     interested = [_lead(lead) for lead in leads if lead.outcome in HOT_LEAD_OUTCOMES]
@@ -86,9 +92,9 @@ async def statistics(
             "is_cancelled": campaign.cancelled_at is not None,
             "timezone": timezone,
             "max_attempts_per_contact": policy.max_retry_attempts,
-            "has_activity": totals.first_activity_at is not None,
-            "first_activity_at": timestamp(totals.first_activity_at),
-            "last_activity_at": timestamp(totals.last_activity_at),
+            "has_activity": first_activity_at is not None,
+            "first_activity_at": timestamp(first_activity_at),
+            "last_activity_at": timestamp(last_activity_at),
         },
         "effort": {
             "calls_total": totals.outbound_attempts + totals.inbound_calls,
@@ -119,6 +125,43 @@ async def statistics(
         },
         "data_extraction": _data_extraction(fields),
     }
+
+
+@dataclass(frozen=True)
+class _Funnel:
+    totals: repo.Totals
+    leads: list[repo.Lead]
+
+
+async def _funnel(session: AsyncSession, campaign_id: str) -> _Funnel:
+    """The funnel's figures and the leads, over the campaign's numbers."""
+    shared = await repo.shared_numbers(session, campaign_id)
+    return _Funnel(
+        totals=await repo.totals(session, campaign_id, shared),
+        leads=await repo.leads(session, campaign_id, HOT_LEAD_OUTCOMES + CALLBACK_OUTCOMES, shared),
+    )
+
+
+@dataclass(frozen=True)
+class _Counts:
+    by_status: dict[str, int]
+    imported: int
+    jump_in: repo.JumpIn
+    span: tuple[datetime | None, datetime | None]  # first and last activity
+    contacts_zone: str
+
+
+async def _counts(session: AsyncSession, campaign_id: str, *, zone: bool) -> _Counts:
+    """Calls by status, rows, jump-ins, the activity span, and the contacts' zone (when
+    ``zone``: the campaign has none of its own)."""
+    await repo.prepare(session)
+    return _Counts(
+        by_status=await repo.status_counts(session, campaign_id),
+        imported=await repo.imported_rows(session, campaign_id),
+        jump_in=await repo.jump_in(session, campaign_id),
+        span=await repo.activity_span(session, campaign_id),
+        contacts_zone=await _contacts_zone(session, campaign_id) if zone else "UTC",
+    )
 
 
 def _field_names(config: Any) -> list[str]:

@@ -127,7 +127,7 @@ async def create(
         created_at=now,
         updated_at=now,
     )
-    calls, rows = materialise(campaign, body.contacts, numbers, snapshot)
+    calls, rows = await asyncio.to_thread(materialise, campaign, body.contacts, numbers, snapshot)
     await repo.add(session, campaign, calls, rows)
     if launch:  # SDK 0.1.1-0.3.0: launch at once
         await launch_all(session, campaign, body.scheduled_at, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,20 @@ NAMING = {
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs, as ``new_id`` writes them, from one read of the
+    system's randomness: the version and variant bits set on every 16 bytes at once."""
+    pool = bytearray(os.urandom(16 * count))
+    pool[6::16] = bytes((b & 0x0F) | 0x40 for b in pool[6::16])
+    pool[8::16] = bytes((b & 0x3F) | 0x80 for b in pool[8::16])
+    h = pool.hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
+        f"{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
 
 
 def utcnow() -> datetime:
@@ -219,6 +234,8 @@ class CallAttempt(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    # The call's campaign, kept by the database (triggers of migration 0010): never set.
+    campaign_id: Mapped[str | None] = mapped_column(String(36))
     attempt_number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     result: Mapped[str | None] = mapped_column(String(24))
@@ -351,9 +368,7 @@ class CampaignRow(Base):
     row_index: Mapped[int] = mapped_column(Integer)
     phone_number: Mapped[str] = mapped_column(String(32))
     input_data: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
-    call_id: Mapped[str] = mapped_column(
-        ForeignKey("calls.id", ondelete="CASCADE"), unique=True
-    )
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
 
 
 class ClonedVoice(Base):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
-from openrevox.domain.phone_numbers import InvalidPhoneNumber
+from openrevox.domain.phone_numbers import InvalidPhoneNumber, canonical_e164
 from openrevox.domain.scheduling.errors import InvalidRetryConfig
 from openrevox.domain.scheduling.policy import RetryConfig, read_retry_config
 
@@ -22,10 +22,12 @@ def zone_names_for_number(phone_number: str) -> tuple[str, ...]:
     The number's own prefix first; when phonenumbers does not know it ("Etc/Unknown"),
     the zones of its country calling code; when those are unknown too, ``("UTC",)``.
     """
-    try:
-        parsed = phonenumbers.parse(phone_number, None)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidPhoneNumber(f"{phone_number!r} is not a phone number: {exc}") from None
+    parsed = canonical_e164(phone_number)
+    if parsed is None:
+        try:
+            parsed = phonenumbers.parse(phone_number, None)
+        except phonenumbers.NumberParseException as exc:
+            raise InvalidPhoneNumber(f"{phone_number!r} is not a phone number: {exc}") from None
     names = _known(phone_timezones.time_zones_for_number(parsed))
     if not names:
         country = phonenumbers.PhoneNumber(country_code=parsed.country_code, national_number=0)

@@ -50,6 +50,15 @@ def next_allowed_instant(
     return first
 
 
+def allows_any_time(retry_config: RetryConfig) -> bool:
+    """Whether every day and every time of day is allowed: then the recipient's zone
+    changes nothing, and nobody need look it up."""
+    policy = read_retry_config(retry_config)
+    return len(policy.allowed_days) == 7 and any(
+        w.start == time.min and w.end == time.max for w in policy.windows
+    )
+
+
 def is_allowed(
     instant: datetime,
     retry_config: RetryConfig,

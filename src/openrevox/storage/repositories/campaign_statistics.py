@@ -42,6 +42,8 @@ LEADS_LIMIT = 1000
 
 _A = CallAttempt
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# An attempt's last activity: the expression of the index ix_call_attempts_campaign_activity.
+_ACTIVITY = func.coalesce(_A.ended_at, _A.answered_at, _A.started_at)
 
 
 def _phone() -> ColumnElement[str]:
@@ -188,8 +190,6 @@ class Totals:
     unique_callers: int = 0
     outbound_attempts: int = 0
     inbound_calls: int = 0
-    first_activity_at: datetime | None = None
-    last_activity_at: datetime | None = None
     # Real exchanges by verdict outcome.
     by_outcome: dict[str, int] = field(default_factory=dict)
 
@@ -274,7 +274,7 @@ async def totals(session: AsyncSession, campaign_id: str, shared: Shared) -> Tot
     """The funnel, the effort, the outcome breakdown and the data-extraction coverage:
     one statement over the plain numbers (one outbound call each: plain aggregates over
     the index), one over the shared numbers (a window pass), both grouped by verdict
-    outcome, added up; then the activity span, one statement over the attempts."""
+    outcome, added up."""
     result = Totals()
     plain = (await session.execute(_plain_totals(campaign_id, shared))).one()
     result.called = int(plain[0] or 0)
@@ -299,20 +299,19 @@ async def totals(session: AsyncSession, campaign_id: str, shared: Shared) -> Tot
             if row[0] is not None:
                 outcome = str(row[0])
                 result.by_outcome[outcome] = result.by_outcome.get(outcome, 0) + int(row[9] or 0)
-    span = (
-        await session.execute(
-            select(
-                func.min(_A.started_at),
-                func.max(func.coalesce(_A.ended_at, _A.answered_at, _A.started_at)),
-            )
-            .select_from(Call)
-            .join(_A, _A.call_id == Call.id)
-            .where(Call.campaign_id == campaign_id)
-        )
-    ).one()
-    result.first_activity_at = _timestamp(span[0])
-    result.last_activity_at = _timestamp(span[1])
     return result
+
+
+async def activity_span(
+    session: AsyncSession, campaign_id: str
+) -> tuple[datetime | None, datetime | None]:
+    """When the campaign's attempts first started and last did something (start, answer
+    or end): two index seeks (migration 0010), whatever the number of attempts."""
+    mine = _A.campaign_id == campaign_id
+    first = select(func.min(_A.started_at)).where(mine).scalar_subquery()
+    last = select(func.max(_ACTIVITY)).where(mine).scalar_subquery()
+    span = (await session.execute(select(first, last))).one()
+    return _timestamp(span[0]), _timestamp(span[1])
 
 
 @dataclass(frozen=True)
@@ -406,8 +405,12 @@ async def leads(
 async def status_counts(session: AsyncSession, campaign_id: str) -> dict[str, int]:
     """The campaign's calls by status (its ``status`` word): a sum per known status in
     one pass over the covering index (a GROUP BY let SQLite walk the status index and
-    read every row); any other value is grouped in a second statement."""
+    read every row); any other value is grouped in a second statement. PostgreSQL groups
+    them by a hash over the same index-only scan, three times faster than the sums."""
     where = Call.campaign_id == campaign_id
+    if session.get_bind().dialect.name == "postgresql":
+        grouped = select(Call.status, func.count()).where(where).group_by(Call.status)
+        return {str(status): int(n) for status, n in await session.execute(grouped) if n}
     sums = [func.sum(_flag(Call.status == status)) for status in ORDER_STATUSES]
     row = (await session.execute(select(func.count(), *sums).where(where))).one()
     counts: dict[str, int] = {
@@ -453,16 +456,12 @@ def _seconds(session: AsyncSession, start: Any, end: Any) -> ColumnElement[float
 async def jump_in(session: AsyncSession, campaign_id: str) -> JumpIn:
     """Attempts a person of the team joined (``handled_by_human``); the median of their
     answered-to-end durations, by counting then reading the middle one or two rows."""
-    # "= true" (not "IS true"): the form the partial index ix_call_attempts_joined names.
-    joined = [Call.campaign_id == campaign_id, _A.handled_by_human == True]  # noqa: E712
+    # "= true" (not "IS true"): the form the partial index ix_call_attempts_campaign_joined
+    # names; the campaign is on the attempt (migration 0010).
+    joined = [_A.campaign_id == campaign_id, _A.handled_by_human == True]  # noqa: E712
     timed = and_(_A.answered_at.is_not(None), _A.ended_at.is_not(None))
     counts = (
-        await session.execute(
-            select(func.count(), func.sum(_flag(timed)))
-            .select_from(_A)
-            .join(Call, Call.id == _A.call_id)
-            .where(*joined)
-        )
+        await session.execute(select(func.count(), func.sum(_flag(timed))).where(*joined))
     ).one()
     count, n = int(counts[0] or 0), int(counts[1] or 0)
     duration = _seconds(session, _A.answered_at, _A.ended_at)
@@ -470,8 +469,6 @@ async def jump_in(session: AsyncSession, campaign_id: str) -> JumpIn:
     if n:
         middle = (
             select(duration.label("seconds"))
-            .select_from(_A)
-            .join(Call, Call.id == _A.call_id)
             .where(*joined, timed)
             .order_by(duration, _A.id)
             .offset((n - 1) // 2)

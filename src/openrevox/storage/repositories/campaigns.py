@@ -12,24 +12,23 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     String,
+    Table,
     case,
     func,
-    insert,
     literal,
     literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openrevox.storage.bulk import NewRows, insert_rows
 from openrevox.storage.models import Call, Campaign, CampaignRow
 from openrevox.storage.repositories.calls import STREAM_BATCH, CallFilters
 from openrevox.storage.repositories.calls import _conditions as call_conditions
-
-# Rows (and calls) written per statement on create.
-INSERT_BATCH = 1000
 
 
 async def get(
@@ -88,19 +87,12 @@ async def retry_overrides(
     return result
 
 
-async def add(
-    session: AsyncSession,
-    campaign: Campaign,
-    calls: Sequence[Mapping[str, Any]],
-    rows: Sequence[Mapping[str, Any]],
-) -> None:
-    """The campaign, its calls and its rows, in batched multi-row inserts."""
+async def add(session: AsyncSession, campaign: Campaign, calls: NewRows, rows: NewRows) -> None:
+    """The campaign, then its calls and its rows, each in one bulk insert."""
     session.add(campaign)
     await session.flush()
-    for start in range(0, len(calls), INSERT_BATCH):
-        await session.execute(insert(Call), list(calls[start : start + INSERT_BATCH]))
-    for start in range(0, len(rows), INSERT_BATCH):
-        await session.execute(insert(CampaignRow), list(rows[start : start + INSERT_BATCH]))
+    await insert_rows(session, cast(Table, Call.__table__), calls)
+    await insert_rows(session, cast(Table, CampaignRow.__table__), rows)
 
 
 # ---- counts: row stats, funnel, status ----
@@ -169,11 +161,12 @@ class PlanRow:
     claimed_by: str | None
 
 
+_RETRY_CONFIG = Call.assistant_snapshot["call_retry_config"]
 _PLAN_COLUMNS = (
     Call.id,
     Call.status,
     Call.to_phone_number,
-    Call.assistant_snapshot["call_retry_config"],
+    _RETRY_CONFIG,
     Call.calls_count,
     Call.next_attempt_at,
     Call.requested_scheduled_at,
@@ -197,9 +190,10 @@ async def calls_in(
 
 async def set_planned(
     session: AsyncSession, call_ids: Sequence[str], from_status: str, values: Mapping[str, Any]
-) -> None:
-    """The calls still in ``from_status`` take ``values``: one statement per batch."""
-    await set_planned_from(session, call_ids, (from_status,), values)
+) -> int:
+    """The calls still in ``from_status`` take ``values``: one statement per batch.
+    Returns how many did."""
+    return await set_planned_from(session, call_ids, (from_status,), values)
 
 
 async def set_planned_from(
@@ -207,11 +201,13 @@ async def set_planned_from(
     call_ids: Sequence[str],
     from_statuses: Iterable[str],
     values: Mapping[str, Any],
-) -> None:
-    """The calls still in one of ``from_statuses`` take ``values``, in batches."""
+) -> int:
+    """The calls still in one of ``from_statuses`` take ``values``, in batches. Returns
+    how many did."""
     sources = sorted(from_statuses)
+    changed = 0
     for start in range(0, len(call_ids), STREAM_BATCH):
-        await session.execute(
+        result = await session.execute(
             update(Call)
             .where(
                 Call.id.in_(list(call_ids[start : start + STREAM_BATCH])),
@@ -220,6 +216,8 @@ async def set_planned_from(
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+        changed += int(getattr(result, "rowcount", 0) or 0)
+    return changed
 
 
 async def set_retry_config(
@@ -279,16 +277,66 @@ async def update_calls(
     await set_status_where(session, campaign_id, statuses, values)
 
 
-async def selected_calls(
-    session: AsyncSession, filters: CallFilters, exclude_ids: Sequence[str]
-) -> list[PlanRow]:
-    """Calls matching call-search filters (the campaign's, via ``campaign_ids``), less
-    ``exclude_ids``; locked until the transaction ends."""
+def _selection(filters: CallFilters, exclude_ids: Sequence[str]) -> list[ColumnElement[bool]]:
     conditions = call_conditions(filters)
     if exclude_ids:
         conditions.append(Call.id.not_in(list(exclude_ids)))
-    query = select(*_PLAN_COLUMNS).where(*conditions).order_by(Call.id).with_for_update()
-    return [PlanRow(*row) for row in await session.execute(query)]
+    return conditions
+
+
+async def selected_statuses(
+    session: AsyncSession, filters: CallFilters, exclude_ids: Sequence[str]
+) -> dict[str, int]:
+    """How many calls matching call-search filters (the campaign's, via ``campaign_ids``),
+    less ``exclude_ids``, are in each status."""
+    query = (
+        select(Call.status, func.count())
+        .where(*_selection(filters, exclude_ids))
+        .group_by(Call.status)
+    )
+    return {status: int(n) for status, n in await session.execute(query)}
+
+
+async def unlaunched_retry_configs(
+    session: AsyncSession, filters: CallFilters, exclude_ids: Sequence[str]
+) -> list[Any]:
+    """The distinct ``call_retry_config`` of the selected ``not_launched`` calls (one, but
+    for a campaign whose calls were made under different configurations)."""
+    query = (
+        select(_RETRY_CONFIG)
+        .where(*_selection(filters, exclude_ids), Call.status == "not_launched")
+        .distinct()
+    )
+    return list(await session.scalars(query))
+
+
+async def unlaunched(
+    session: AsyncSession, filters: CallFilters, exclude_ids: Sequence[str], *, configs: bool
+) -> list[tuple[str, str, Any]]:
+    """``(id, to_phone_number, call_retry_config or None)`` of the selected
+    ``not_launched`` calls; their configs read only when asked (``configs``)."""
+    config: Any = _RETRY_CONFIG if configs else literal(None)
+    query = select(Call.id, Call.to_phone_number, config).where(
+        *_selection(filters, exclude_ids), Call.status == "not_launched"
+    )
+    return [(call_id, number, value) for call_id, number, value in await session.execute(query)]
+
+
+async def set_unlaunched(
+    session: AsyncSession,
+    filters: CallFilters,
+    exclude_ids: Sequence[str],
+    values: Mapping[str, Any],
+) -> int:
+    """Every selected call still ``not_launched`` takes ``values``, in one statement.
+    Returns how many did."""
+    result = await session.execute(
+        update(Call)
+        .where(*_selection(filters, exclude_ids), Call.status == "not_launched")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ---- rows ----
@@ -333,24 +381,53 @@ async def rows_count(session: AsyncSession, campaign_id: str, filters: CallFilte
 # ---- export: streamed from a server-side cursor ----
 
 
-async def stream_export_keys(session: AsyncSession, campaign_id: str) -> AsyncIterator[Row[Any]]:
-    """What the export's extra column names come from: input variables, structured
-    output and the snapshot's ``structured_output_config``."""
-    query = (
-        select(
-            CampaignRow.input_data,
-            Call.structured_output,
-            Call.assistant_snapshot["structured_output_config"].label("output_config"),
-        )
-        .join(Call, Call.id == CampaignRow.call_id)
+@dataclass(frozen=True)
+class ExportKeys:
+    """What the export's extra column names come from, each name once."""
+
+    variables: set[str]
+    outputs: set[str]  # structured-output keys found on calls
+    output_configs: list[Any]  # the distinct ``structured_output_config`` of snapshots
+
+
+async def export_keys(session: AsyncSession, campaign_id: str) -> ExportKeys:
+    """Input-variable names, structured-output keys and output configs of the campaign's
+    rows, made distinct by the database (nothing per row comes back)."""
+    conn = await session.connection()
+    variables = await _distinct_keys(session, conn.dialect.name, "r.input_data", campaign_id)
+    outputs = await _distinct_keys(session, conn.dialect.name, "c.structured_output", campaign_id)
+    config = Call.assistant_snapshot["structured_output_config"]
+    configs = await session.scalars(
+        select(config)
+        .join(CampaignRow, CampaignRow.call_id == Call.id)
         .where(CampaignRow.campaign_id == campaign_id)
+        .distinct()
     )
-    result = await session.stream(query.execution_options(yield_per=STREAM_BATCH))
-    async for row in result:
-        yield row
+    return ExportKeys(variables, outputs, list(configs))
 
 
-async def stream_export_rows(session: AsyncSession, campaign_id: str) -> AsyncIterator[Row[Any]]:
+async def _distinct_keys(
+    session: AsyncSession, dialect: str, document: str, campaign_id: str
+) -> set[str]:
+    """The distinct top-level keys of a JSON object column over the campaign's rows
+    (``r``: campaign_rows, ``c``: their calls); non-objects have none."""
+    joined = "campaign_rows r JOIN calls c ON c.id = r.call_id"
+    if dialect == "postgresql":
+        keys = (
+            f"jsonb_object_keys(CASE WHEN jsonb_typeof({document}) = 'object' "
+            f"THEN {document} END) AS j(key)"
+        )
+    else:
+        keys = f"json_each(CASE WHEN json_type({document}) = 'object' THEN {document} END) AS j"
+    statement = f"SELECT DISTINCT j.key FROM {joined}, {keys} WHERE r.campaign_id = :campaign"
+    result = await session.execute(text(statement), {"campaign": campaign_id})
+    return {str(key) for (key,) in result}
+
+
+async def stream_export_rows(
+    session: AsyncSession, campaign_id: str
+) -> AsyncIterator[list[Row[Any]]]:
+    """The export's rows in row order, in batches from a server-side cursor."""
     query = (
         select(
             CampaignRow.row_index,
@@ -370,8 +447,8 @@ async def stream_export_rows(session: AsyncSession, campaign_id: str) -> AsyncIt
         .order_by(CampaignRow.row_index)
     )
     result = await session.stream(query.execution_options(yield_per=STREAM_BATCH))
-    async for row in result:
-        yield cast(Row[Any], row)
+    async for batch in result.partitions():
+        yield cast(list[Row[Any]], batch)
 
 
 def archive(campaign: Campaign, now: datetime) -> None:

@@ -305,7 +305,13 @@ def bench_postgresql(options: Options, ceiling: dict[str, Result]) -> None:
 
 def figures(result: Result) -> str:
     text = f"{result.rate:6.0f} req/s, p50 {result.p50_ms:5.1f} ms, p99 {result.p99_ms:5.1f} ms"
-    return text + (f", {result.errors} ERRORS" if result.errors else "")
+    return text + (f", {result.errors} ERRORS" if result.errors else "") + load_average()
+
+
+def load_average() -> str:
+    """The machine's 1-minute load average when a figure is taken: other work on a
+    shared machine moves the figures."""
+    return f" (load {os.getloadavg()[0]:.2f})"
 
 
 def compared(method: str, result: Result, ceiling: Result) -> str:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from openrevox.api.deps import Caller, Db
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+from openrevox.api.deps import Caller, Db, authenticate, bearer_key, database
 from openrevox.api.responses import WireJSON
 from openrevox.schemas.assistants import (
     AssistantCreate,
@@ -17,7 +22,32 @@ from openrevox.schemas.assistants import (
 )
 from openrevox.services import assistants as service
 
-router = APIRouter(prefix="/assistants", tags=["assistants"])
+
+class KeyBeforeBodyRoute(APIRoute):
+    """A missing, unknown or revoked key is a 401 even when the body is invalid too.
+
+    GET and PATCH ``/{id}`` read the key themselves (no dependency to solve on the hot
+    path) and check it inside their unit of work, so they only see it after FastAPI
+    validated the body; a ``Caller`` dependency sees it before. This keeps the answer the
+    same: on invalid input the key is checked first. Malformed JSON stays a 400 whatever
+    the key, as FastAPI reports it before any dependency runs.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as invalid:
+                if not any(e.get("type") == "json_invalid" for e in invalid.errors()):
+                    await authenticate(database(request), bearer_key(request))
+                raise
+
+        return route
+
+
+router = APIRouter(prefix="/assistants", tags=["assistants"], route_class=KeyBeforeBodyRoute)
 
 
 @router.post("", response_model=AssistantEnvelope, response_class=WireJSON, status_code=201)
@@ -37,17 +67,25 @@ async def list_assistants(caller: Caller, db: Db) -> WireJSON:
 
 
 @router.get("/{assistant_id}", response_model=AssistantOut, response_class=WireJSON)
-async def get_assistant(assistant_id: str, caller: Caller, db: Db) -> WireJSON:
+async def get_assistant(assistant_id: str, request: Request) -> WireJSON:
+    db, key = database(request), bearer_key(request)
+    if db.has_units:  # the key and the assistant in one read in the database thread
+        return WireJSON(service.to_wire(await service.get_in_one_unit(db, key, assistant_id)))
+    caller = await authenticate(db, key)
     async with db.read() as session:
         view = await service.get(session, caller, assistant_id)
     return WireJSON(service.to_wire(view))
 
 
 @router.patch("/{assistant_id}", response_model=AssistantUpdateEnvelope, response_class=WireJSON)
-async def update_assistant(
-    assistant_id: str, body: AssistantUpdate, caller: Caller, db: Db
-) -> WireJSON:
+async def update_assistant(assistant_id: str, body: AssistantUpdate, request: Request) -> WireJSON:
     """Partial update: only the fields in the body change; nested objects are replaced whole."""
+    db, key = database(request), bearer_key(request)
+    if db.has_units:  # the usual update: one write in the database thread
+        done = await service.update_in_one_unit(db, key, assistant_id, body)
+        if done is not None:
+            return WireJSON({"assistant": service.to_wire(done)})
+    caller = await authenticate(db, key)
     async with db.write() as session:
         view = await service.update(session, caller, assistant_id, body)
     envelope = {"assistant": service.to_wire(view)}

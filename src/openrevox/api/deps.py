@@ -16,11 +16,29 @@ def database(request: Request) -> Database:
     return db
 
 
-async def principal(request: Request) -> Principal:
-    key = auth.parse_bearer(request.headers.get("authorization"))
-    async with database(request).read() as session:
+def bearer_key(request: Request) -> str:
+    """The key of ``Authorization: Bearer <key>``, not yet checked (401 when absent).
+
+    Routes that check it in their own unit of work (``api.assistants``) call it."""
+    return auth.parse_bearer(request.headers.get("authorization"))
+
+
+async def authenticate(db: Database, key: str) -> Principal:
+    async with db.read() as session:
         return await auth.authenticate(session, key)
 
 
-Db = Annotated[Database, Depends(database)]
+async def principal(request: Request) -> Principal:
+    return await authenticate(database(request), bearer_key(request))
+
+
+# A dependency is a coroutine: FastAPI runs a plain function in a worker thread, a
+# thread hop per request for what is an attribute read.
+
+
+async def _database(request: Request) -> Database:
+    return database(request)
+
+
+Db = Annotated[Database, Depends(_database)]
 Caller = Annotated[Principal, Depends(principal)]

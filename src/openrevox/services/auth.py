@@ -47,10 +47,16 @@ def parse_bearer(header: str | None) -> str:
     return token.strip()
 
 
+def unknown_key() -> Unauthenticated:
+    return Unauthenticated("unknown or revoked API key")
+
+
 async def authenticate(session: AsyncSession, key: str) -> Principal:
+    """Checked on every request, never cached: a key revoked (by the CLI, from another
+    process) is refused from the next request on."""
     found = await api_keys.active_by_hash(session, digest(key))
     if found is None:
-        raise Unauthenticated("unknown or revoked API key")
+        raise unknown_key()
     return Principal(found.organization_id, found.user_id, found.id)
 
 

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import (
+    Select,
+    String,
+    bindparam,
+    delete,
+    exists,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openrevox.storage.models import Assistant, Call, FaqItem, User, new_id
+from openrevox.storage.models import ApiKey, Assistant, Call, FaqItem, User, new_id
+from openrevox.storage.units import Prepared, UnitConnection
 
 
 async def get(
@@ -114,3 +127,163 @@ async def add_learned_questions(
         position += 1
         added += 1
     return added
+
+
+# ---- one synchronous unit of work (Database.unit): the hot paths of GET and PATCH ----
+#
+# Plain rows instead of ORM objects, and statements compiled once (storage/units.py).
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantRecord:
+    id: str
+    organization_id: str
+    name: str
+    type: str
+    config: dict[str, Any]
+    created_by_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CreatorRecord:
+    id: str
+    email: str
+    first_name: str | None
+    last_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FaqRecord:
+    id: str
+    question: str
+    answer: str
+    needs_human_answer: bool
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedAssistant:
+    """What one API key may see of one assistant: ``assistant`` is None when the key's
+    organization has no live assistant with that id."""
+
+    organization_id: str
+    user_id: str
+    api_key_id: str
+    assistant: AssistantRecord | None
+    creator: CreatorRecord | None
+
+
+def _keyed_assistant_query(lock: bool) -> Select[Any]:
+    visible = (
+        (Assistant.id == bindparam("assistant_id"))
+        & (Assistant.organization_id == ApiKey.organization_id)
+        & Assistant.deleted_at.is_(None)
+    )
+    query = select(
+        ApiKey.organization_id,
+        ApiKey.user_id,
+        ApiKey.id,
+        Assistant.id,
+        Assistant.organization_id,
+        Assistant.name,
+        Assistant.type,
+        Assistant.config,
+        Assistant.created_by_id,
+        Assistant.created_at,
+        Assistant.updated_at,
+        User.id,
+        User.email,
+        User.first_name,
+        User.last_name,
+    ).select_from(ApiKey)
+    # Locking needs the assistant on the inner side of the join (PostgreSQL refuses to
+    # lock the nullable side of an outer join): a miss is then told apart by key_is_active.
+    query = query.join(Assistant, visible) if lock else query.outerjoin(Assistant, visible)
+    query = query.outerjoin(User, User.id == Assistant.created_by_id).where(
+        ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None)
+    )
+    return query.with_for_update(of=Assistant) if lock else query
+
+
+_KEYED_ASSISTANT = Prepared(_keyed_assistant_query(lock=False))
+_KEYED_ASSISTANT_LOCKED = Prepared(_keyed_assistant_query(lock=True))
+
+
+def keyed_assistant(
+    connection: UnitConnection, key_hash: str, assistant_id: str | None, *, lock: bool = False
+) -> KeyedAssistant | None:
+    """The active API key with ``key_hash`` and its organization's live assistant
+    ``assistant_id``, in one statement. ``lock`` locks the assistant's row until the
+    transaction ends and returns None when either is missing; without it, None means
+    no active key."""
+    row = connection.first(
+        _KEYED_ASSISTANT_LOCKED if lock else _KEYED_ASSISTANT,
+        {"key_hash": key_hash, "assistant_id": assistant_id},
+    )
+    if row is None:
+        return None
+    assistant = None if row[3] is None else AssistantRecord(*row[3:11])
+    creator = None if row[11] is None else CreatorRecord(*row[11:15])
+    return KeyedAssistant(row[0], row[1], row[2], assistant, creator)
+
+
+_ACTIVE_KEY = Prepared(
+    select(ApiKey.id).where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+
+
+def key_is_active(connection: UnitConnection, key_hash: str) -> bool:
+    return connection.first(_ACTIVE_KEY, {"key_hash": key_hash}) is not None
+
+
+_FAQ_RECORDS = Prepared(
+    select(FaqItem.id, FaqItem.question, FaqItem.answer, FaqItem.needs_human_answer, FaqItem.source)
+    .where(FaqItem.assistant_id == bindparam("assistant_id"))
+    .order_by(FaqItem.position)
+)
+
+
+def faq_records(connection: UnitConnection, assistant_id: str) -> list[FaqRecord]:
+    rows = connection.all(_FAQ_RECORDS, {"assistant_id": assistant_id})
+    return [FaqRecord(*row) for row in rows]
+
+
+@functools.cache
+def _store_query(pending_statuses: tuple[str, ...]) -> Prepared:
+    # The statuses are written into the statement (plain identifiers), so that it
+    # compiles once to final SQL: no IN list to expand per execution.
+    if not all(status.isidentifier() for status in pending_statuses):
+        raise ValueError(f"not call statuses: {pending_statuses!r}")
+    statuses = [literal_column(f"'{status}'", String) for status in pending_statuses]
+    pending = exists().where(Call.assistant_id == Assistant.id, Call.status.in_(statuses))
+    return Prepared(
+        update(Assistant)
+        .where(Assistant.id == bindparam("assistant_id"), ~pending)
+        .values(
+            name=bindparam("new_name"),
+            type=bindparam("new_type"),
+            config=bindparam("new_config"),
+            updated_at=bindparam("new_updated_at"),
+        )
+    )
+
+
+def store_unless_pending_calls(
+    connection: UnitConnection, assistant: AssistantRecord, pending_statuses: tuple[str, ...]
+) -> bool:
+    """Write the assistant's name, type, config and ``updated_at``, unless calls in
+    ``pending_statuses`` use it (their snapshots need refreshing: the general path's
+    work). True when written."""
+    changed = connection.run(
+        _store_query(pending_statuses),
+        {
+            "assistant_id": assistant.id,
+            "new_name": assistant.name,
+            "new_type": assistant.type,
+            "new_config": assistant.config,
+            "new_updated_at": assistant.updated_at,
+        },
+    )
+    return changed > 0

@@ -31,6 +31,7 @@ def serve(
     import uvicorn
 
     from openrevox.app import create_app
+    from openrevox.heap import freeze_startup_objects
     from openrevox.storage.migrate import upgrade
 
     settings = Settings()
@@ -38,8 +39,10 @@ def serve(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     upgrade(settings.database_url)
+    app = create_app(settings, dispatch=settings.dispatcher_in_process)
+    freeze_startup_objects()  # no full collection walks the imported world (heap.py)
     uvicorn.run(
-        create_app(settings, dispatch=settings.dispatcher_in_process),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),

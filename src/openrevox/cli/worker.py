@@ -19,6 +19,7 @@ def worker(
     ] = None,
 ) -> None:
     """Apply pending migrations, then dial due calls and run after-call jobs until SIGTERM."""
+    from openrevox.heap import freeze_startup_objects
     from openrevox.scheduler import run_worker
     from openrevox.storage.migrate import upgrade
 
@@ -27,4 +28,5 @@ def worker(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     upgrade(settings.database_url)
+    freeze_startup_objects()  # no full collection walks the imported world (heap.py)
     asyncio.run(run_worker(settings, dispatch=only != "jobs", jobs=only != "dispatch"))

@@ -12,7 +12,8 @@ def test_survivors_of_start_up_are_frozen_and_no_longer_walked() -> None:
     walked_before = len(gc.get_objects(generation=2)) + len(gc.get_objects(generation=1))
     try:
         frozen = freeze_startup_objects()
-        assert frozen == gc.get_freeze_count() > 0
+        # Frozen objects are still freed when their last reference goes: the count can drop.
+        assert frozen > 0 and gc.get_freeze_count() > 0
         walked_after = sum(len(gc.get_objects(generation=g)) for g in (0, 1, 2))
         assert walked_after < walked_before / 10
         assert not any(o is survivor for o in gc.get_objects())

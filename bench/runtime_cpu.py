@@ -292,7 +292,10 @@ def serve(server: str, port: int, llm_url: str, log_level: str) -> None:
     if server == "plain":
         app = _plain_app(llm_url)
     else:
+        from openrevox.heap import freeze_startup_objects
+
         app = _openrevox_app(llm_url, batched_vad=server == "openrevox-batched")
+        freeze_startup_objects()  # as `openrevox serve` and `worker` do (heap.py)
     # The same call as ``openrevox serve`` (uvloop and httptools when installed).
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

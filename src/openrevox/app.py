@@ -23,6 +23,7 @@ from openrevox.api import (
     voices,
 )
 from openrevox.api import phone_numbers as phone_numbers_api
+from openrevox.api.bodies import document_bodies
 from openrevox.config import Settings
 from openrevox.storage.database import Database
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = False) -> F
     )
     app.state.settings = settings
     errors.install(app)
+    document_bodies(app)
     app.include_router(account.router)
     app.include_router(assistants.router)
     app.include_router(calls.router)

@@ -11,12 +11,15 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from openrevox.schemas.campaigns import MAX_CONTACTS
 from openrevox.services import auth, call_export, campaign_export
+from openrevox.services.campaign_contacts import CHUNK_CONTACTS
 from openrevox.storage.models import Call, Campaign, CampaignRow
 from tests.integration.conftest import Api, own_numbers
 from tests.integration.test_calls import ALWAYS, MONDAY_PARIS, create_assistant
 
 NUMBERS = [f"+1202555{n:04d}" for n in range(1000, 1100)]
+JSON_TYPE = {"content-type": "application/json"}
 NO_FILTERS: dict[str, Any] = {
     "assignee_ids": [],
     "directions": [],
@@ -194,6 +197,105 @@ async def test_schema_errors_name_the_row_and_unknown_assistant_is_404(api: Api)
     )
     assert empty.status_code == 400
     assert await table_counts(api) == (0, 0, 0)
+
+
+def many_contacts(count: int) -> list[dict[str, Any]]:
+    """``count`` distinct valid numbers: +1 202 555 0000, ... then area code 203, ..."""
+    return [
+        {
+            "to_phone_number": f"+1{202 + n // 10_000}555{n % 10_000:04d}",
+            "prompt_variables": {"first_name": "Ada", "company": "Acme"},
+        }
+        for n in range(count)
+    ]
+
+
+async def test_uploads_beyond_ten_thousand_contacts_up_to_the_limit(api: Api) -> None:
+    """The create body is parsed and checked in a worker thread (api/bodies.py), so one
+    request takes more than 10,000 contacts; one over the limit is a 400 on ``contacts``
+    with nothing written; broken JSON and a non-JSON body are 400s as on every route."""
+    assistant = await create_assistant(api)
+    body = {"name": "Big", "assistant_id": assistant["id"], "contacts": many_contacts(12_000)}
+    response = await api.client.post("/campaigns", json=body)
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["campaign"]["row_stats"]["total"] == 12_000
+    assert await table_counts(api) == (1, 12_000, 12_000)
+
+    over = {**body, "name": "Too big", "contacts": many_contacts(MAX_CONTACTS + 1)}
+    response = await api.client.post("/campaigns", json=over)
+    assert response.status_code == 400, response.text[:500]
+    assert [f["path"] for f in response.json()["error"]["fields"]] == ["contacts"]
+    broken = await api.client.post(
+        "/campaigns", content=b'{"name": "X", "contacts": [', headers=JSON_TYPE
+    )
+    assert broken.status_code == 400
+    assert broken.json()["error"]["code"] == "invalid_json"
+    form = await api.client.post("/campaigns", data={"name": "X"})
+    assert form.status_code == 400
+    assert form.json()["error"]["code"] == "invalid_request"
+    launch = await api.client.post("/campaigns/x/launch-calls", content=b"{", headers=JSON_TYPE)
+    assert launch.status_code == 400
+    assert launch.json()["error"]["code"] == "invalid_json"
+    assert await table_counts(api) == (1, 12_000, 12_000)
+
+
+async def test_contacts_checked_and_inserted_chunk_by_chunk(api: Api) -> None:
+    """Contacts go in per chunk as they are checked; a problem in a later chunk (a number
+    given in an earlier one, a bad number, a missing variable), or in the campaign's own
+    fields, still names every bad row in one 400, and nothing is kept."""
+    assistant = await create_assistant(api, prompt="Hello {{first_name}}")
+    count = 2 * CHUNK_CONTACTS + 500
+    contacts = many_contacts(count)
+    last = count - 1
+    contacts[CHUNK_CONTACTS + 7]["to_phone_number"] = contacts[3]["to_phone_number"]
+    contacts[last]["to_phone_number"] = "+1 nope"
+    del contacts[2 * CHUNK_CONTACTS]["prompt_variables"]
+    body = {"name": "Chunks", "assistant_id": assistant["id"], "contacts": contacts}
+    response = await api.client.post("/campaigns", json=body)
+    assert response.status_code == 400, response.text[:500]
+    error = response.json()["error"]
+    assert [f["path"] for f in error["fields"]] == [
+        f"contacts[{CHUNK_CONTACTS + 7}].to_phone_number",
+        f"contacts[{2 * CHUNK_CONTACTS}].prompt_variables.first_name",
+        f"contacts[{last}].to_phone_number",
+    ]
+    assert "is already contacts[3]" in error["fields"][0]["message"]
+    assert await table_counts(api) == (0, 0, 0)
+
+    del contacts[last]  # the last bad row gone; the campaign's number now bad too
+    response = await api.client.post(
+        "/campaigns", json={**body, "contacts": contacts, "from_phone_number": "+1 nope"}
+    )
+    assert response.status_code == 400, response.text[:500]
+    assert [f["path"] for f in response.json()["error"]["fields"]] == [
+        "from_phone_number",
+        f"contacts[{CHUNK_CONTACTS + 7}].to_phone_number",
+        f"contacts[{2 * CHUNK_CONTACTS}].prompt_variables.first_name",
+    ]
+    assert await table_counts(api) == (0, 0, 0)
+
+    contacts[CHUNK_CONTACTS + 7]["to_phone_number"] = "+33612345678"
+    contacts[2 * CHUNK_CONTACTS]["prompt_variables"] = {"first_name": "Grace"}
+    response = await api.client.post("/campaigns", json={**body, "contacts": contacts})
+    assert response.status_code == 201, response.text[:500]
+    assert await table_counts(api) == (1, count - 1, count - 1)
+    async with api.db.read() as session:
+        indexed = dict(
+            (
+                await session.execute(
+                    select(CampaignRow.row_index, CampaignRow.phone_number).where(
+                        CampaignRow.row_index.in_((3, CHUNK_CONTACTS + 7, 2 * CHUNK_CONTACTS))
+                    )
+                )
+            ).all()
+        )
+        row_indexes = (await session.execute(select(CampaignRow.row_index))).scalars().all()
+    assert sorted(row_indexes) == list(range(count - 1))
+    assert indexed == {
+        3: contacts[3]["to_phone_number"],
+        CHUNK_CONTACTS + 7: "+33612345678",
+        2 * CHUNK_CONTACTS: contacts[2 * CHUNK_CONTACTS]["to_phone_number"],
+    }
 
 
 async def test_other_organizations_do_not_see_the_campaign(api: Api) -> None:

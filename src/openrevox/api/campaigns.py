@@ -9,6 +9,7 @@ from typing import Annotated, get_args
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from openrevox.api.bodies import json_body, validated_off_loop
 from openrevox.api.calls import SdkCompat
 from openrevox.api.deps import Caller, Db
 from openrevox.api.responses import WireJSON, csv_export
@@ -36,12 +37,17 @@ _RESULTS = set(get_args(ResultSearch))
 
 
 @router.post(
-    "/campaigns", response_model=CampaignEnvelope, response_class=WireJSON, status_code=201
+    "/campaigns",
+    response_model=CampaignEnvelope,
+    response_class=WireJSON,
+    status_code=201,
+    openapi_extra=json_body(CampaignCreate),
 )
-async def create_campaign(
-    body: CampaignCreate, caller: Caller, db: Db, compat: SdkCompat
-) -> WireJSON:
-    """Every contact becomes a call in ``not_launched``; all rows are checked first."""
+async def create_campaign(request: Request, caller: Caller, db: Db, compat: SdkCompat) -> WireJSON:
+    """Every contact becomes a call in ``not_launched``; all rows are checked first.
+
+    Up to 100,000 contacts: the body is parsed and checked in a worker thread (bodies.py)."""
+    body = await validated_off_loop(request, CampaignCreate)
     # SDK 0.1.1 has no launch method: its campaigns launch when created.
     legacy = compat.version is not None and compat.version < (0, 2, 0)
     launch = body.launch if body.launch is not None else legacy
@@ -83,10 +89,15 @@ async def delete_campaign(campaign_id: str, caller: Caller, db: Db) -> WireJSON:
 
 
 @router.post(
-    "/campaigns/{campaign_id}/launch-calls", response_model=LaunchResult, response_class=WireJSON
+    "/campaigns/{campaign_id}/launch-calls",
+    response_model=LaunchResult,
+    response_class=WireJSON,
+    openapi_extra=json_body(CampaignLaunch),
 )
-async def launch_calls(campaign_id: str, body: CampaignLaunch, caller: Caller, db: Db) -> WireJSON:
-    """Plan the selected calls (``ai_first``); counts launched and skipped ones."""
+async def launch_calls(campaign_id: str, request: Request, caller: Caller, db: Db) -> WireJSON:
+    """Plan the selected calls (``ai_first``); counts launched and skipped ones. A selection
+    may name up to 100,000 calls: the body is checked in a worker thread (bodies.py)."""
+    body = await validated_off_loop(request, CampaignLaunch)
     async with db.write() as session:
         outcome = await service.launch(session, caller, campaign_id, body)
     return WireJSON(outcome.to_wire())

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+from typing_extensions import TypedDict
 
 from openrevox.domain.scheduling import OrderStatus
 from openrevox.schemas.assistant_parts import CallRetryConfig
@@ -22,7 +23,9 @@ from openrevox.schemas.calls import (
 )
 from openrevox.schemas.common import Name, StrictModel, WireModel, at, reject_nul
 
-MAX_CONTACTS = 10_000
+# Contacts of one create (and call ids of one launch selection). The routes parse and
+# check such bodies in a worker thread (api/bodies.py): ~10 MB of JSON at the limit.
+MAX_CONTACTS = 100_000
 # Values of a contact's variables: strings; numbers and booleans are taken as their text
 # (SDK 0.5.0 types ``prompt_variables`` as ``object``).
 VariableInput = VariableValue | int | float | bool
@@ -34,18 +37,25 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-class ContactIn(StrictModel):
-    """One contact: the number to call and the variables its call fills the prompt with."""
+class ContactIn(TypedDict):
+    """One contact: the number to call and the variables its call fills the prompt with.
 
-    to_phone_number: PhoneText = Field(
-        description="E.164, or a national number of the organization's country."
-    )
-    prompt_variables: dict[VariableName, VariableInput] = Field(
-        default_factory=dict, max_length=500
-    )
+    A typed dict, not a model: pydantic checks 100,000 of them in a third of the time.
+    """
 
-    def variables(self) -> dict[str, str]:
-        return {k: _text(v) for k, v in self.prompt_variables.items()}
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    to_phone_number: Annotated[
+        PhoneText, Field(description="E.164, or a national number of the organization's country.")
+    ]
+    prompt_variables: NotRequired[
+        Annotated[dict[VariableName, VariableInput], Field(max_length=500)]
+    ]
+
+
+def contact_variables(contact: ContactIn) -> dict[str, str]:
+    """The contact's variables as text, as its call fills the prompt with them."""
+    return {k: _text(v) for k, v in contact.get("prompt_variables", {}).items()}
 
 
 def _text(value: VariableInput) -> str:

@@ -13,7 +13,6 @@ This module creates and reads; the rest lives by concern and is re-exported here
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,10 +26,8 @@ from openrevox.services.auth import Principal
 from openrevox.services.call_snapshots import required_variables, stored_snapshot
 from openrevox.services.campaign_actions import cancel, delete, pause, resume, update
 from openrevox.services.campaign_contacts import (
-    check_calling_time,
-    check_contacts,
-    invalid_contacts,
-    materialise,
+    ContactCheck,
+    add_contacts,
     organization_country,
     parse_phone,
 )
@@ -78,8 +75,9 @@ __all__ = [
 async def create(
     session: AsyncSession, principal: Principal, body: CampaignCreate, *, launch: bool = False
 ) -> CampaignView:
-    """Validate every contact first (one 400 naming each bad row), then write the
-    campaign, one ``not_launched`` call per contact and its row, all at once."""
+    """The campaign, one ``not_launched`` call per contact and its row; every contact
+    checked, a problem anywhere a 400 naming each bad row, and nothing kept (the
+    contacts are inserted as they are checked, in the caller's transaction)."""
     if is_resource_id(body.assistant_id):
         await call_repo.hold_assistant(session, body.assistant_id)
     try:
@@ -105,15 +103,7 @@ async def create(
         )
     except InvalidInput as exc:
         errors.extend(exc.fields)
-    # Pure work proportional to the rows (numbers, variables): off the event loop.
-    numbers, row_errors = await asyncio.to_thread(
-        check_contacts, body.contacts, country, required_variables(snapshot)
-    )
-    errors += row_errors
-    if errors:
-        raise invalid_contacts(errors, len(body.contacts))
     now = utcnow()
-    check_calling_time(now, snapshot, numbers[0], "call_retry_config")
     campaign = Campaign(
         id=new_id(),
         organization_id=principal.organization_id,
@@ -127,8 +117,10 @@ async def create(
         created_at=now,
         updated_at=now,
     )
-    calls, rows = await asyncio.to_thread(materialise, campaign, body.contacts, numbers, snapshot)
-    await repo.add(session, campaign, calls, rows)
+    check = ContactCheck(country, required_variables(snapshot), errors)
+    if not errors:  # else the contacts are only checked, for the one 400 naming them all
+        await repo.add(session, campaign)
+    await add_contacts(session, campaign, body.contacts, check, snapshot)
     if launch:  # SDK 0.1.1-0.3.0: launch at once
         await launch_all(session, campaign, body.scheduled_at, now)
     return await load_view(session, campaign)

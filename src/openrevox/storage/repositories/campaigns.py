@@ -87,10 +87,15 @@ async def retry_overrides(
     return result
 
 
-async def add(session: AsyncSession, campaign: Campaign, calls: NewRows, rows: NewRows) -> None:
-    """The campaign, then its calls and its rows, each in one bulk insert."""
+async def add(session: AsyncSession, campaign: Campaign) -> None:
+    """The campaign, flushed: its contacts' calls may follow."""
     session.add(campaign)
     await session.flush()
+
+
+async def add_contacts(session: AsyncSession, calls: NewRows, rows: NewRows) -> None:
+    """Contacts of a flushed campaign: their calls, then their rows, each in one bulk
+    insert."""
     await insert_rows(session, cast(Table, Call.__table__), calls)
     await insert_rows(session, cast(Table, CampaignRow.__table__), rows)
 

@@ -342,10 +342,12 @@ async def test_delete_is_refused_while_an_unfinished_call_speaks_with_the_voice(
     async with serve(database_url, **vendors(cartesia, None)) as api:
         cloned = await clone(api)
         voice = {"id": cloned["cartesiaVoiceId"], "provider": "cartesia"}
-        # An order with an inline assistant: no saved assistant uses the voice.
+        # An order with an inline assistant: no saved assistant uses the voice. Planned
+        # for later, so it is "scheduled" whatever the time of day of the run.
         order = {
             "phone_number": "+14155552671",
             "assistant": {"name": "Inline", "prompt": "p", "voice": voice},
+            "scheduled_at": "2030-01-07T12:00:00Z",
         }
         call = await api.client.post("/call", json=order)
         assert call.status_code == 201, call.text

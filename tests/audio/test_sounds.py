@@ -18,12 +18,13 @@ from pipecat.frames.frames import (
     OutputAudioRawFrame,
     UserStartedSpeakingFrame,
 )
+from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.tests.utils import SleepFrame, run_test
 
 from openrevox.runtime.audio.clipgen import CLIPS, render
 from openrevox.runtime.audio.pcm import rms, to_float, to_pcm16
-from openrevox.runtime.audio.recording import StereoRecorder
+from openrevox.runtime.audio.recording import CallerAudioTap, StereoRecorder
 from openrevox.runtime.audio.sounds import (
     BACKGROUND_SOUNDS,
     THINKING_SOUNDS,
@@ -165,3 +166,30 @@ async def test_recorder_writes_caller_left_agent_right(tmp_path: Path) -> None:
     left, right = stereo[:, 0].tobytes(), stereo[:, 1].tobytes()
     assert rms(left) == pytest.approx(0.5 / np.sqrt(2), rel=0.05)
     assert rms(right) == pytest.approx(0.25 / np.sqrt(2), rel=0.05)
+
+
+async def test_caller_audio_ends_at_the_tap_and_is_recorded_there(tmp_path: Path) -> None:
+    """The tap (after the user aggregator) records the caller's frames and stops them;
+    the agent's reach the recorder through the pipeline; the file has both, in step."""
+    path = tmp_path / "CA-tap.wav"
+    recorder = StereoRecorder(path, sample_rate=RATE, flush_secs=0.5)
+    caller = to_pcm16(0.5 * np.sin(np.arange(RATE) * 2 * np.pi * 300 / RATE))
+    agent = to_pcm16(0.25 * np.sin(np.arange(RATE) * 2 * np.pi * 500 / RATE))
+    frames: list[Frame] = []
+    for i in range(0, len(caller), CHUNK):
+        frames.append(InputAudioRawFrame(caller[i : i + CHUNK], RATE, 1))
+        frames.append(OutputAudioRawFrame(agent[i : i + CHUNK], RATE, 1))
+        frames.append(SleepFrame(sleep=0.02))
+    pipeline = Pipeline([recorder.caller_tap(), recorder.processor])
+    down, _ = await run_test(pipeline, frames_to_send=frames)
+    await recorder.closed.wait()
+    assert not [f for f in down if isinstance(f, InputAudioRawFrame)]
+    assert len([f for f in down if isinstance(f, OutputAudioRawFrame)]) == len(caller) // CHUNK
+    with wave.open(str(path)) as wav:
+        stereo = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert stereo.shape[0] == pytest.approx(RATE, rel=0.05)
+    assert rms(stereo[:, 0].tobytes()) == pytest.approx(0.5 / np.sqrt(2), rel=0.05)
+    assert rms(stereo[:, 1].tobytes()) == pytest.approx(0.25 / np.sqrt(2), rel=0.05)
+
+    dropped, _ = await run_test(CallerAudioTap(), frames_to_send=frames[:6])
+    assert [type(f) for f in dropped] == [OutputAudioRawFrame, OutputAudioRawFrame]

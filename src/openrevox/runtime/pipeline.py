@@ -1,7 +1,7 @@
 """Build the Pipecat pipeline of a call from its config (the seam for audio legs).
 
-    [*transport inputs, stt?, *listeners, gate, user context, gate.turns, llm (+tools),
-     tts?, *transport outputs, assistant context]
+    [*transport inputs, stt?, *listeners, gate, user context, caller audio end?,
+     gate.turns, llm (+tools), tts?, *transport outputs, assistant context]
 
 The text transport gives a text input and a text output that stands in for TTS and
 the speaker. An audio transport gives its media-stream input/output processors and
@@ -47,6 +47,8 @@ class AudioLegs:
     audio_in_sample_rate: int | None = None
     audio_out_sample_rate: int | None = None
     engines: dict[str, str] = field(default_factory=dict)  # {"tts": ..., "stt": ...}
+    # After the user aggregator: where the caller's audio frames end (and are recorded).
+    caller_audio_end: FrameProcessor | None = None
 
 
 @dataclass
@@ -107,7 +109,10 @@ def build_pipeline(
     processors: list[FrameProcessor] = [*input_processors]
     if audio.stt is not None:
         processors.append(audio.stt)
-    processors += [*listeners, gate, pair.user(), gate.turns, llm]
+    processors += [*listeners, gate, pair.user()]
+    if audio.caller_audio_end is not None:
+        processors.append(audio.caller_audio_end)
+    processors += [gate.turns, llm]
     if audio.tts is not None:
         processors.append(audio.tts)
     processors += [*output_processors, pair.assistant()]

@@ -23,7 +23,7 @@ from openrevox.config import Settings
 from openrevox.providers.stt.base import STTChoice, make_stt
 from openrevox.providers.tts.base import TTSChoice, make_tts
 from openrevox.runtime.audio.batched_vad import BatchedSileroVADAnalyzer
-from openrevox.runtime.audio.recording import StereoRecorder
+from openrevox.runtime.audio.recording import CallerAudioTap, StereoRecorder
 from openrevox.runtime.audio.sounds import CallSoundMixer, ThinkingSoundController
 from openrevox.runtime.pipeline import AudioLegs
 
@@ -144,7 +144,13 @@ class CallAudio:
             audio_in_sample_rate=self.in_sample_rate,
             audio_out_sample_rate=self.out_sample_rate,
             engines=self.engines,
+            caller_audio_end=self.caller_audio_end(),
         )
+
+    def caller_audio_end(self) -> FrameProcessor:
+        """After the user aggregator: the caller's audio ends there, recorded if the call
+        is (``recording.CallerAudioTap``)."""
+        return self.recorder.caller_tap() if self.recorder is not None else CallerAudioTap()
 
     def media_outputs(self, media_out: FrameProcessor) -> list[FrameProcessor]:
         """The thinking switch, ``media_out`` (the transport's output), the recorder."""

@@ -1,7 +1,8 @@
 """A minimal voice pipeline around a media transport, in the session pipeline's shape.
 
-``media in -> STT -> user aggregator (Silero VAD, turn strategies) -> LLM -> TTS ->
-[thinking switch] -> media out -> [recorder] -> assistant aggregator`` — the order
+``media in -> STT -> user aggregator (Silero VAD, turn strategies) -> caller audio end
+-> LLM -> TTS -> [thinking switch] -> media out -> [recorder] -> assistant aggregator``
+— the order
 ``runtime.pipeline.build_pipeline`` uses, without tools, gate or records. It serves
 the audio tests; calls run through ``CallSession`` (docs/audio.md).
 """
@@ -104,7 +105,9 @@ def build_voice_pipeline(
         realtime_service_mode=False,
     )
     processors: list[FrameProcessor] = [*transport.input_processors()]
-    processors += [audio.stt.service, aggregators.user(), llm, audio.tts.service]
+    processors += [audio.stt.service, aggregators.user()]
+    processors += [legs.caller_audio_end or audio.caller_audio_end(), llm]
+    processors.append(audio.tts.service)
     processors += [*transport.output_processors(), aggregators.assistant()]
     worker = PipelineWorker(
         Pipeline(processors),

@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import re
 import wave
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+from pipecat.frames.frames import Frame, InputAudioRawFrame
 from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from openrevox.config import Settings
 
@@ -31,7 +35,7 @@ class StereoRecorder:
     def __init__(self, path: Path, *, sample_rate: int = 16000, flush_secs: float = 5.0) -> None:
         self.path = path
         self.sample_rate = sample_rate
-        self.processor = AudioBufferProcessor(
+        self.processor = _TwoInputBuffer(
             sample_rate=sample_rate,
             num_channels=2,
             buffer_size=int(sample_rate * 2 * flush_secs),
@@ -69,3 +73,47 @@ class StereoRecorder:
             if self._wav is not None:
                 await asyncio.to_thread(self._wav.close)
             self.closed.set()
+
+    def caller_tap(self) -> CallerAudioTap:
+        """The processor where the caller's audio ends, recorded here."""
+        return CallerAudioTap(self.processor.record_caller)
+
+
+class _TwoInputBuffer(AudioBufferProcessor):
+    """Pipecat's buffer, taking the caller's audio from the tap as well as frames from
+    the pipeline; one at a time, as its own task alone did (a flush awaits the writer,
+    then clears the buffers: nothing may be added in between)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._one_at_a_time = asyncio.Lock()
+
+    async def record_caller(self, frame: InputAudioRawFrame) -> None:
+        if self._recording:  # from the StartFrame to the EndFrame or CancelFrame
+            await self._process_recording(frame)
+
+    async def _process_recording(self, frame: Frame) -> None:
+        async with self._one_at_a_time:
+            await super()._process_recording(frame)
+
+
+class CallerAudioTap(FrameProcessor):
+    """Ends the caller's audio frames where the pipeline is done with them, right after
+    the user aggregator (VAD, turns, STT are before it): each goes to ``record``, if
+    any, and no further. They used to travel through the LLM, TTS, output and recorder
+    processors only for the recording: a queue and a task switch each, 50 frames a
+    second per call (docs/audio.md)."""
+
+    def __init__(
+        self, record: Callable[[InputAudioRawFrame], Awaitable[None]] | None = None
+    ) -> None:
+        super().__init__()
+        self._record = record
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame) and direction is FrameDirection.DOWNSTREAM:
+            if self._record is not None:
+                await self._record(frame)
+            return
+        await self.push_frame(frame, direction)

@@ -13,7 +13,12 @@ from pipecat.audio.volume import AudioVolumeTracker
 
 from openrevox.config import Settings
 from openrevox.providers.tts.local_piper import synthesize
-from openrevox.runtime.audio.batched_vad import BatchedSileroVADAnalyzer, GatedVolumeTracker
+from openrevox.runtime.audio.batched_vad import (
+    BatchedSileroVADAnalyzer,
+    GatedVolumeTracker,
+    SileroBatcher,
+    SileroStream,
+)
 from openrevox.runtime.audio.legs import AudioOptions, CallAudio, default_vad
 from openrevox.runtime.audio.pcm import resample_pcm16
 
@@ -108,3 +113,40 @@ def test_batched_vad_is_the_default(speech_settings: Settings) -> None:
     assert isinstance(audio.vad_analyzer, BatchedSileroVADAnalyzer)
     off = speech_settings.model_copy(update={"batched_vad": False})
     assert isinstance(CallAudio(AudioOptions(), off).vad_analyzer, SileroVADAnalyzer)
+
+
+def _decisions(states: list[VADState]) -> list[tuple[int, VADState]]:
+    """The chunks at which a start (SPEAKING) or a stop (QUIET again) was confirmed."""
+    confirmed, out = VADState.QUIET, []
+    for index, state in enumerate(states):
+        if state == VADState.SPEAKING and confirmed == VADState.QUIET:
+            confirmed = VADState.SPEAKING
+            out.append((index, state))
+        elif state == VADState.QUIET and confirmed == VADState.SPEAKING:
+            confirmed = VADState.QUIET
+            out.append((index, state))
+    return out
+
+
+async def test_a_start_or_stop_is_decided_at_once_not_at_the_next_batch() -> None:
+    """Other calls' windows wait for the batch; the windows that may confirm a start or a
+    stop are scored at once, so the decision comes on the same chunk as with Pipecat's
+    own analyzer, however far off the next batch is."""
+    audio = _call_audio(7)
+    chunks = [audio[at : at + 640] for at in range(0, len(audio), 640)]  # 20 ms each
+    expected = await _states(SileroVADAnalyzer(params=default_vad()), chunks)
+
+    batcher = SileroBatcher(tick_secs=3600)  # batches only when the test says so
+    other = SileroStream(RATE, lambda *_: None)  # another call, silent now
+    batcher.attach(other)
+    analyzer = BatchedSileroVADAnalyzer(params=default_vad(), batcher=batcher)
+    analyzer.set_sample_rate(RATE)
+    states = []
+    for index, chunk in enumerate(chunks):
+        if index % 4 == 0:
+            batcher.flush()  # a batch every 80 ms
+        states.append(await analyzer.analyze_audio(chunk))
+    await analyzer.cleanup()
+
+    assert [s for _, s in _decisions(expected)] == [VADState.SPEAKING, VADState.QUIET] * 2
+    assert _decisions(states) == _decisions(expected)

@@ -314,6 +314,11 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
         self._unscored = pending[whole:]
         for start in range(0, whole, size):
             batcher.submit(stream, pending[start : start + size], last=start + size == whole)
+        if whole and self._may_decide(len(stream.waiting)):
+            # These windows may confirm a start or a stop: scored now, with whatever else
+            # waits, not at the tick (and reported now, not with the next chunk). Once
+            # or twice a turn, so batches stay large.
+            batcher.flush()
         if whole >= 2 * size and stream.waiting:
             # Audio comes in bursts here (Pipecat's Twilio input yields ~95 ms at a time):
             # the next call is far off, so wait for this burst's scores (a tick at most)
@@ -322,6 +327,16 @@ class BatchedSileroVADAnalyzer(VADAnalyzer):
             stream.drained = asyncio.get_running_loop().create_future()
             await stream.drained
         return self._vad_state
+
+    def _may_decide(self, unscored: int) -> bool:
+        """Whether scoring ``unscored`` more windows can bring the frame count of the
+        current state to its threshold (a start or a stop confirmed)."""
+        state = self._vad_state
+        if state in (VADState.SPEAKING, VADState.STOPPING):
+            stopping = self._vad_stopping_count if state == VADState.STOPPING else 0
+            return stopping + unscored >= self._vad_stop_frames
+        starting = self._vad_starting_count if state == VADState.STARTING else 0
+        return starting + unscored >= self._vad_start_frames
 
     def _apply_score(self, window: bytes, confidence: float, last: bool) -> None:
         """A window was scored: run Pipecat's analysis (volume, state machine) over it.

@@ -82,6 +82,8 @@ TARGET_CALLS = 60
 LATENCY_SLACK = 0.050  # reply p95 within this of the single-call p95
 UNDERRUN = 0.040
 PAUSE_SECS = 3.0  # silence after each sentence: the agent answers in it
+VAD_WINDOW = 512  # samples at 16 kHz that Silero scores at a time
+FRAME_AT_16K = 320  # samples of one 20 ms Twilio frame once resampled to 16 kHz
 SERVERS = ("plain", "openrevox", "openrevox-batched")
 
 
@@ -409,7 +411,7 @@ async def run_server(
                 await caller.start()
                 await asyncio.sleep(min(0.05, 1.0 / max(1, len(added))))
             callers += added
-            window = args.window * (2 if n == 1 else 1)
+            window = single_call_window(args.window, speech) if n == 1 else args.window
             await asyncio.sleep(cycle + 1.0)  # every new caller has started talking
             profiler = await _profile(args, process.pid, server, n, window)
             t0, cpu0, mine0 = now(), process_cpu_secs(process.pid), process_cpu_secs(os.getpid())
@@ -465,6 +467,20 @@ async def run_server(
             print(f"  {server} server log {log_path}: {len(errors)} error lines, first:")
             print("   ", errors[0].rstrip()[:300])
     return steps
+
+
+def single_call_window(window: float, speech: list[str]) -> float:
+    """The single call's window: long enough for its replies to cover every alignment of
+    the caller's sentence to the VAD's windows.
+
+    Where the sentence ends inside a 32 ms VAD window moves the VAD stop by tens of ms.
+    Each cycle of the caller shifts that alignment; after ``VAD_WINDOW / gcd`` cycles it
+    repeats. N callers at random phases cover all alignments, so a baseline from a few
+    cycles of one call (4 replies in 20 s) is compared with a spread it never saw.
+    """
+    period = (len(speech) + round(PAUSE_SECS / 0.02)) * FRAME_AT_16K
+    alignments = VAD_WINDOW // math.gcd(period, VAD_WINDOW)
+    return max(2 * window, alignments * period / 16000 + 1.0)
 
 
 async def _profile(
@@ -620,7 +636,8 @@ async def run(args: argparse.Namespace) -> None:
     print(
         f"caller: {CALLER_SAYS!r} ({len(speech) * 0.02:.2f} s) then {PAUSE_SECS:.1f} s of "
         f"silence, in a loop; agent: one sentence, 0.4 s of audio; steps {args.calls}, "
-        f"window {args.window:.0f} s ({2 * args.window:.0f} s for one call); "
+        f"window {args.window:.0f} s ({single_call_window(args.window, speech):.0f} s for one "
+        "call: every alignment of the sentence to the VAD's windows); "
         f"server on CPU {server_cpus if pin else 'any'}, callers and fake LLM on "
         f"{'CPU 1' if pin else 'any'}; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; "
         f"server env {args.env or '-'}",

@@ -1,8 +1,9 @@
-"""Test support: G.711 mu-law, a fake Twilio media-stream client, a uvicorn server thread."""
+"""Test support: G.711, fake Twilio and Telnyx media-stream clients, a uvicorn server thread."""
 
 from __future__ import annotations
 
 import asyncio
+import audioop
 import base64
 import itertools
 import json
@@ -132,22 +133,8 @@ class FakeTwilioCall:
 
     async def __aenter__(self) -> FakeTwilioCall:
         self._ws = await websockets.connect(self.url, max_size=None)
-        await self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-        await self._send(
-            {
-                "event": "start",
-                "sequenceNumber": "1",
-                "streamSid": self.stream_sid,
-                "start": {
-                    "streamSid": self.stream_sid,
-                    "accountSid": "AC00000000000000000000000000000001",
-                    "callSid": self.call_sid,
-                    "tracks": ["inbound"],
-                    "customParameters": self.custom_parameters,
-                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-                },
-            }
-        )
+        for message in self._opening():
+            await self._send(message)
         self._outgoing: asyncio.Queue[tuple[bytes, list[asyncio.Future[float]]]] = asyncio.Queue()
         self._sequence = 2
         self._tasks = [
@@ -160,7 +147,7 @@ class FakeTwilioCall:
         for task in self._tasks[:1]:
             task.cancel()
         try:
-            await self._send({"event": "stop", "streamSid": self.stream_sid, "stop": {}})
+            await self._send(self._stop())
             await self._ws.close()
         except websockets.ConnectionClosed:
             pass
@@ -173,11 +160,52 @@ class FakeTwilioCall:
     async def _send(self, message: dict[str, Any]) -> None:
         await self._ws.send(json.dumps(message))
 
+    # ---- Twilio's wire format (FakeTelnyxCall has Telnyx's) ----
+
+    def _opening(self) -> list[dict[str, Any]]:
+        media_format = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
+        start = {
+            "streamSid": self.stream_sid,
+            "accountSid": "AC00000000000000000000000000000001",
+            "callSid": self.call_sid,
+            "tracks": ["inbound"],
+            "customParameters": self.custom_parameters,
+            "mediaFormat": media_format,
+        }
+        return [
+            {"event": "connected", "protocol": "Call", "version": "1.0.0"},
+            {"event": "start", "sequenceNumber": "1", "streamSid": self.stream_sid, "start": start},
+        ]
+
+    def _media(self, chunk: bytes, timestamp: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "event": "media",
+                "sequenceNumber": str(self._sequence),
+                "streamSid": self.stream_sid,
+                "media": {
+                    "track": "inbound",
+                    "chunk": str(self._sequence - 1),
+                    "timestamp": str(timestamp),
+                    "payload": base64.b64encode(chunk).decode(),
+                },
+            }
+        ]
+
+    def _stop(self) -> dict[str, Any]:
+        return {"event": "stop", "streamSid": self.stream_sid, "stop": {}}
+
+    def _encode(self, pcm8k: bytes) -> bytes:
+        return ulaw_encode(pcm8k)
+
+    def _decode(self, payload: bytes) -> bytes:
+        return ulaw_decode(payload)
+
     async def say(self, pcm8k: bytes) -> float:
         """Stream ``pcm8k`` (8 kHz 16-bit) in real time; return when its first frame went."""
         started: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        payload = ulaw_encode(pcm8k)
+        payload = self._encode(pcm8k)
         chunks = [payload[i : i + FRAME_BYTES] for i in range(0, len(payload), FRAME_BYTES)]
         for index, chunk in enumerate(chunks):
             markers = [started] if index == 0 else []
@@ -188,7 +216,7 @@ class FakeTwilioCall:
         return started.result()
 
     async def _sender(self) -> None:
-        silence = b"\xff" * FRAME_BYTES
+        silence = self._encode(bytes(2 * FRAME_BYTES))
         next_at = time.monotonic()
         timestamp = 0
         while True:
@@ -196,21 +224,10 @@ class FakeTwilioCall:
                 chunk, markers = self._outgoing.get_nowait()
             except asyncio.QueueEmpty:
                 chunk, markers = silence, []
-            chunk = chunk.ljust(FRAME_BYTES, b"\xff")
+            chunk = chunk.ljust(FRAME_BYTES, silence[:1])
             now = time.monotonic()
-            await self._send(
-                {
-                    "event": "media",
-                    "sequenceNumber": str(self._sequence),
-                    "streamSid": self.stream_sid,
-                    "media": {
-                        "track": "inbound",
-                        "chunk": str(self._sequence - 1),
-                        "timestamp": str(timestamp),
-                        "payload": base64.b64encode(chunk).decode(),
-                    },
-                }
-            )
+            for message in self._media(chunk, timestamp):
+                await self._send(message)
             for marker in markers:
                 if not marker.done():
                     marker.set_result(now)
@@ -225,7 +242,7 @@ class FakeTwilioCall:
                 message = json.loads(raw)
                 event = message.get("event")
                 if event == "media":
-                    pcm = ulaw_decode(base64.b64decode(message["media"]["payload"]))
+                    pcm = self._decode(base64.b64decode(message["media"]["payload"]))
                     self.received.append(Received(time.monotonic(), pcm))
                 elif event == "clear":
                     self.clears.append(time.monotonic())
@@ -282,3 +299,88 @@ class FakeTwilioCall:
                 return times[-1]
             await asyncio.sleep(0.05)
         raise TimeoutError("the agent did not stop speaking")
+
+
+def alaw_encode(pcm: bytes) -> bytes:
+    """16-bit PCM to G.711 A-law bytes."""
+    return audioop.lin2alaw(pcm, 2)
+
+
+def alaw_decode(data: bytes) -> bytes:
+    """G.711 A-law bytes to 16-bit PCM."""
+    return audioop.alaw2lin(data, 2)
+
+
+@dataclass
+class FakeTelnyxCall(FakeTwilioCall):
+    """Speaks Telnyx's side of a media stream (Media Streaming over WebSockets, RTP mode):
+    ``stream_id`` at the top, snake_case fields, G.711 in ``codec`` both ways.
+
+    With ``echo_outbound`` every frame is followed by one of the outbound track (what
+    ``both_tracks`` adds: the callee's side of the line) carrying a loud tone.
+    """
+
+    codec: str = "PCMU"
+    sample_rate: int = 8000
+    client_state: str | None = None
+    echo_outbound: bool = False
+
+    def _opening(self) -> list[dict[str, Any]]:
+        start = {
+            "user_id": "3e6f995f-85f7-4705-9741-53b116d28237",
+            "call_control_id": self.call_sid,
+            "call_session_id": "ff55a038-6f5d-11ef-9692-02420aeffb1f",
+            "from": "+13122010094",
+            "to": "+13122123456",
+            "client_state": self.client_state,
+            "custom_parameters": self.custom_parameters,
+            "media_format": {
+                "encoding": self.codec,
+                "sample_rate": self.sample_rate,
+                "channels": 1,
+            },
+        }
+        return [
+            {"event": "connected", "version": "1.0.0"},
+            {
+                "event": "start",
+                "sequence_number": "1",
+                "stream_id": self.stream_sid,
+                "start": start,
+            },
+        ]
+
+    def _media(self, chunk: bytes, timestamp: int) -> list[dict[str, Any]]:
+        def frame(track: str, payload: bytes) -> dict[str, Any]:
+            media = {
+                "track": track,
+                "chunk": str(self._sequence - 1),
+                "timestamp": str(timestamp),
+                "payload": base64.b64encode(payload).decode(),
+            }
+            return {
+                "event": "media",
+                "sequence_number": str(self._sequence),
+                "media": media,
+                "stream_id": self.stream_sid,
+            }
+
+        frames = [frame("inbound", chunk)]
+        if self.echo_outbound:
+            frames.append(frame("outbound", self._encode(tone(secs=FRAME_SECS, level=0.5))))
+        return frames
+
+    def _stop(self) -> dict[str, Any]:
+        stop = {"user_id": "3e6f995f-85f7-4705-9741-53b116d28237", "call_control_id": self.call_sid}
+        return {
+            "event": "stop",
+            "sequence_number": str(self._sequence),
+            "stop": stop,
+            "stream_id": self.stream_sid,
+        }
+
+    def _encode(self, pcm8k: bytes) -> bytes:
+        return alaw_encode(pcm8k) if self.codec == "PCMA" else ulaw_encode(pcm8k)
+
+    def _decode(self, payload: bytes) -> bytes:
+        return alaw_decode(payload) if self.codec == "PCMA" else ulaw_decode(payload)

@@ -4,8 +4,8 @@ Twilio opens ``wss://<server>/twilio/media-stream`` (from ``<Connect><Stream>``)
 and sends JSON: ``connected``, ``start`` (stream and call ids, custom
 parameters), then ``media`` (20 ms of 8 kHz mu-law, base64), ``mark``, ``dtmf``
 and ``stop``. We answer with ``media`` and, when the caller barges in, ``clear``.
-Pipecat's ``TwilioFrameSerializer`` converts audio; the pipeline runs at 16 kHz in
-(pocketsphinx and Silero want it) and 8 kHz out (all a phone line carries).
+Pipecat's ``TwilioFrameSerializer`` converts audio; what Twilio and Telnyx share
+(rates, the transport, the router) is in ``media_stream.py``.
 
 :func:`twilio_media_router` reads the opening messages and hands the socket to a
 handler that runs the call (a ``CallSession``; docs/audio.md shows the wiring);
@@ -15,52 +15,35 @@ and carries out hang-up, transfer and keypad presses.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from loguru import logger
-from pipecat.audio.dtmf.types import KeypadEntry
-from pipecat.frames.frames import (
-    Frame,
-    InterruptionFrame,
-    OutputAudioRawFrame,
-    OutputDTMFUrgentFrame,
-)
-from pipecat.processors.frame_processor import FrameProcessor
+from fastapi import APIRouter, WebSocket
 from pipecat.serializers.twilio import TwilioFrameSerializer
-from pipecat.transports.websocket.fastapi import (
-    FastAPIWebsocketOutputTransport,
-    FastAPIWebsocketParams,
-    FastAPIWebsocketTransport,
+
+from openrevox.runtime.audio.legs import CallAudio
+from openrevox.runtime.transports.media_stream import (
+    IN_SAMPLE_RATE,
+    OUT_SAMPLE_RATE,
+    Hook,
+    MediaStreamTransport,
+    StreamEvents,
+    StreamOpening,
+    StreamProtocolError,
+    TransferHook,
+    media_stream_router,
+    phone_call_audio,
 )
 
-from openrevox.config import Settings
-from openrevox.runtime.audio.legs import AudioOptions, CallAudio
-from openrevox.runtime.result import TransferRequest
+__all__ = ["IN_SAMPLE_RATE", "OUT_SAMPLE_RATE"]
 
 MEDIA_STREAM_PATH = "/twilio/media-stream"
-IN_SAMPLE_RATE = 16000  # pipeline input: pocketsphinx and Silero want 16 kHz
-OUT_SAMPLE_RATE = 8000  # pipeline output: all a phone line carries
-START_TIMEOUT_SECS = 10.0
-# Audio is written in real time, so uninterruptible speech is playing if a chunk of it
-# went out this recently.
-_UNINTERRUPTIBLE_GRACE_SECS = 0.2
+twilio_call_audio = phone_call_audio  # the call's audio at Twilio's rates
 
 
-def twilio_call_audio(options: AudioOptions, settings: Settings) -> CallAudio:
-    """The call's audio at Twilio's rates (recorded at 8 kHz, the line's quality)."""
-    return CallAudio(
-        options, settings, in_sample_rate=IN_SAMPLE_RATE, out_sample_rate=OUT_SAMPLE_RATE
-    )
-
-
-class TwilioProtocolError(Exception):
+class TwilioProtocolError(StreamProtocolError):
     """The peer did not open the stream the way Twilio does."""
 
 
@@ -103,10 +86,9 @@ async def read_stream_start(websocket: WebSocket) -> TwilioStreamStart:
         raise TwilioProtocolError(f"expected connected/start, got {event!r}")
 
 
-class TwilioMediaSerializer(TwilioFrameSerializer):
-    """Pipecat's Twilio serializer without its REST hang-up (telephony hangs up), noting
-    ``mark`` and ``stop`` events, and sending no ``clear`` while uninterruptible speech
-    plays (``clear`` makes Twilio drop the audio it has buffered)."""
+class TwilioMediaSerializer(StreamEvents, TwilioFrameSerializer):
+    """Pipecat's Twilio serializer without its REST hang-up (telephony hangs up), with
+    the stream events both carriers share (``StreamEvents``)."""
 
     def __init__(self, start: TwilioStreamStart) -> None:
         super().__init__(
@@ -114,56 +96,9 @@ class TwilioMediaSerializer(TwilioFrameSerializer):
             call_sid=start.call_sid,
             params=TwilioFrameSerializer.InputParams(auto_hang_up=False),
         )
-        self.stopped = False
-        self.marks: list[str] = []
-        self.clears_held = 0
-        self._uninterruptible_until = 0.0
-
-    def note_audio_written(self, interruptible: bool) -> None:
-        """The output transport is writing a chunk of agent audio now."""
-        if not interruptible:
-            self._uninterruptible_until = time.monotonic() + _UNINTERRUPTIBLE_GRACE_SECS
-
-    async def serialize(self, frame: Frame) -> str | bytes | None:
-        if isinstance(frame, InterruptionFrame) and time.monotonic() < self._uninterruptible_until:
-            self.clears_held += 1
-            return None
-        return await super().serialize(frame)
-
-    async def deserialize(self, data: str | bytes) -> Any:
-        if isinstance(data, str) and '"media"' not in data[:40]:
-            try:
-                message = json.loads(data)
-            except json.JSONDecodeError:
-                message = {}
-            if message.get("event") == "stop":
-                self.stopped = True
-                return None
-            if message.get("event") == "mark":
-                self.marks.append(str((message.get("mark") or {}).get("name")))
-                return None
-        return await super().deserialize(data)
 
 
-class _TwilioOutput(FastAPIWebsocketOutputTransport):
-    """Tells the serializer whether the audio being written may be interrupted (the
-    transport copies chunks into new frames, losing the flag, before serializing)."""
-
-    def __init__(self, media: FastAPIWebsocketTransport, serializer: TwilioMediaSerializer) -> None:
-        old = media.output()
-        super().__init__(media, old._client, media._params, name=old.name)
-        self._serializer = serializer
-
-    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
-        self._serializer.note_audio_written(frame.interruptible)
-        return await super().write_audio_frame(frame)
-
-
-Hook = Callable[[], Awaitable[None]]
-TransferHook = Callable[[TransferRequest], Awaitable[None]]
-
-
-class TwilioCallTransport:
+class TwilioCallTransport(MediaStreamTransport):
     """A Twilio media stream as a call transport (``runtime.transport.CallTransport``).
 
     ``hangup`` closes the stream, which ends a ``<Connect><Stream>`` call unless
@@ -172,6 +107,7 @@ class TwilioCallTransport:
     """
 
     name = "twilio"
+    serializer: TwilioMediaSerializer
 
     def __init__(
         self,
@@ -182,95 +118,20 @@ class TwilioCallTransport:
         on_hangup: Hook | None = None,
         on_transfer: TransferHook | None = None,
     ) -> None:
-        self.websocket = websocket
         self.start = start
-        self.audio = audio
-        self.serializer = TwilioMediaSerializer(start)
-        self.media = FastAPIWebsocketTransport(
+        super().__init__(
             websocket,
-            FastAPIWebsocketParams(
-                audio_in_enabled=True,
-                audio_out_enabled=True,
-                audio_in_sample_rate=audio.in_sample_rate,
-                audio_out_sample_rate=audio.out_sample_rate,
-                audio_out_mixer=audio.mixer,
-                audio_out_volume=audio.tts.output_volume,
-                add_wav_header=False,
-                serializer=self.serializer,
-                allowed_origins=[],
-            ),
+            TwilioMediaSerializer(start),
+            audio,
+            on_hangup=on_hangup,
+            on_transfer=on_transfer,
         )
-        self.output = _TwilioOutput(self.media, self.serializer)
-        self.media._output = self.output  # the transport's own output, swapped for ours
-        self.disconnected = asyncio.Event()
-        self._hangup_listeners: list[Hook] = []
-        self.media.add_event_handler("on_client_disconnected", self._on_disconnected)
-        self._on_hangup = on_hangup
-        self._on_transfer = on_transfer
-
-    async def _on_disconnected(self, _transport: object, _websocket: object) -> None:
-        self.disconnected.set()
-        for listener in self._hangup_listeners:
-            await listener()
-
-    def input_processors(self) -> list[FrameProcessor]:
-        """The media input; STT follows it (``CallAudio.pipeline_legs``)."""
-        return [self.media.input()]
-
-    def output_processors(self) -> list[FrameProcessor]:
-        """After TTS: the thinking switch, the media output, the recorder."""
-        return self.audio.media_outputs(self.output)
-
-    def on_caller_hangup(self, callback: Hook) -> None:
-        """Call ``callback`` when Twilio closes the stream (e.g. ``session.user_hung_up``)."""
-        self._hangup_listeners.append(callback)
-
-    async def hangup(self) -> None:
-        if self._on_hangup is not None:
-            await self._on_hangup()
-            return
-        if not self.disconnected.is_set():
-            with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # already closed
-                await self.websocket.close()
-
-    async def transfer(self, request: TransferRequest) -> None:
-        if self._on_transfer is None:
-            raise NotImplementedError("transfers need the Twilio telephony adapter")
-        await self._on_transfer(request)
-
-    async def send_dtmf(self, digits: str) -> None:
-        for digit in digits:
-            await self.output.write_dtmf(OutputDTMFUrgentFrame(button=KeypadEntry(digit)))
 
 
 CallHandler = Callable[[WebSocket, TwilioStreamStart], Awaitable[None]]
+TWILIO_OPENING = StreamOpening("twilio", read_stream_start)
 
 
 def twilio_media_router(handler: CallHandler, *, path: str = MEDIA_STREAM_PATH) -> APIRouter:
     """A router with the media-stream WebSocket; ``handler`` runs the call to its end."""
-    router = APIRouter()
-
-    @router.websocket(path)
-    async def media_stream(websocket: WebSocket) -> None:
-        await websocket.accept()
-        try:
-            async with asyncio.timeout(START_TIMEOUT_SECS):
-                start = await read_stream_start(websocket)
-        except (TwilioProtocolError, TimeoutError, ValueError, WebSocketDisconnect) as exc:
-            logger.warning(f"twilio media stream refused: {exc!r}")
-            await _close(websocket, code=1008)
-            return
-        try:
-            await handler(websocket, start)
-        finally:
-            await _close(websocket)
-
-    return router
-
-
-async def _close(websocket: WebSocket, code: int = 1000) -> None:
-    from starlette.websockets import WebSocketState
-
-    if websocket.application_state != WebSocketState.DISCONNECTED:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close(code=code)
+    return media_stream_router(TWILIO_OPENING, handler, path=path)

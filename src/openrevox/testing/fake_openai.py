@@ -174,7 +174,7 @@ class FakeOpenAI(LoopbackServer):
                 chosen = self._replies.pop(0)
             else:
                 chosen = self._default
-        return _as_reply(chosen)
+        return as_reply(chosen)
 
     # ---- wire ----
 
@@ -256,7 +256,7 @@ def _pieces(text: str) -> list[str]:
     return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
 
 
-def _as_reply(value: ReplyLike) -> Reply:
+def as_reply(value: ReplyLike) -> Reply:
     if isinstance(value, Reply):
         return value
     if isinstance(value, str):

@@ -1,0 +1,358 @@
+"""A fake of OpenAI's Realtime API (speech to speech, GA events) on loopback, for tests.
+
+``FakeOpenAIRealtime`` serves ``ws://127.0.0.1:<port>/v1/realtime`` with the
+``websockets`` threaded server: one thread per connection, events as JSON text frames.
+It speaks the part of the protocol Pipecat's ``OpenAIRealtimeLLMService`` uses:
+
+- on connect ``session.created``; ``session.update`` -> ``session.updated`` (kept in
+  ``sessions``);
+- ``conversation.item.create`` -> ``conversation.item.added`` and ``.done`` (kept in
+  ``items``);
+- ``input_audio_buffer.append`` (PCM16, 24 kHz): a server VAD on loudness. Speech
+  starts with a loud chunk (``input_audio_buffer.speech_started``) and stops after
+  ``silence_secs`` of quiet (``speech_stopped``, ``committed``, the user's item and
+  ``conversation.item.input_audio_transcription.completed`` with the next of
+  ``transcripts``), then a response is created, as with ``create_response: true``;
+- ``response.create`` -> the next scripted reply (``fake_openai``'s ``Reply``, ``say``,
+  ``call``): text as ``response.output_text.delta`` or, with audio output, as
+  ``response.output_audio.delta`` (a tone lasting ``audio_secs``) with
+  ``response.output_audio_transcript.delta``; a tool call as a ``function_call`` item
+  and ``response.function_call_arguments.done``; then ``response.done``.
+
+Each response request is kept in ``responses`` with the conversation at that moment.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import math
+import struct
+import threading
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import Server, ServerConnection, serve
+
+from openrevox.testing.fake_openai import Reply, ReplyLike, as_reply
+
+SAMPLE_RATE = 24000  # the session's PCM16 rate, both ways
+PATH = "/v1/realtime"
+
+
+@dataclass
+class ResponseRequest:
+    """One response the model was asked for, and what it knew then."""
+
+    items: list[dict[str, Any]]
+    instructions: str | None
+    tools: list[str]
+    modalities: list[str]
+
+
+@dataclass
+class _Connection:
+    """Per-connection state: the conversation and the VAD."""
+
+    ws: ServerConnection
+    session: dict[str, Any] = field(default_factory=dict)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    speaking: bool = False
+    quiet_secs: float = 0.0
+    heard_secs: float = 0.0
+    speech_item: str = ""
+
+
+class FakeOpenAIRealtime:
+    """The Realtime API on loopback; use as a (sync) context manager."""
+
+    def __init__(
+        self,
+        *,
+        audio_secs: float = 0.5,
+        silence_secs: float = 0.5,
+        loud_rms: float = 0.02,
+        model: str = "gpt-realtime",
+    ) -> None:
+        self.audio_secs = audio_secs
+        self.silence_secs = silence_secs
+        self.loud_rms = loud_rms
+        self.model = model
+        self.sessions: list[dict[str, Any]] = []
+        self.items: list[dict[str, Any]] = []
+        self.responses: list[ResponseRequest] = []
+        self.headers: list[dict[str, str]] = []
+        self.transcripts: deque[str] = deque()
+        self.audio_received_secs = 0.0
+        self._replies: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- the test's side ----
+
+    def add(self, *replies: ReplyLike) -> None:
+        """Queue replies; each ``response.create`` (or end of user speech) takes one."""
+        with self._lock:
+            self._replies.extend(as_reply(r) for r in replies)
+
+    def hears(self, *transcripts: str) -> None:
+        """What the next user utterances will be transcribed as, in order."""
+        with self._lock:
+            self.transcripts.extend(transcripts)
+
+    @property
+    def url(self) -> str:
+        """``ws://127.0.0.1:<port>/v1/realtime`` (Pipecat's ``base_url``)."""
+        if self._server is None:
+            raise RuntimeError("the fake realtime server is not started")
+        host, port = self._server.socket.getsockname()[:2]
+        return f"ws://{host}:{port}{PATH}"
+
+    def start(self) -> Self:
+        self._server = serve(self._serve, "127.0.0.1", 0, close_timeout=1)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-openai-realtime", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # ---- the server's side ----
+
+    def _serve(self, ws: ServerConnection) -> None:
+        request = ws.request
+        if request is None or not request.path.startswith(PATH):
+            ws.close(code=1008, reason="no such endpoint")
+            return
+        self.headers.append({k.lower(): v for k, v in request.headers.raw_items()})
+        conn = _Connection(ws, session={"type": "realtime", "model": self.model})
+        self._send(conn, "session.created", session=conn.session)
+        try:
+            for raw in ws:
+                event = json.loads(raw)
+                self._handle(conn, event)
+        except ConnectionClosed:
+            pass
+
+    def _handle(self, conn: _Connection, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "session.update":
+            conn.session.update(event.get("session") or {})
+            self.sessions.append(dict(event.get("session") or {}))
+            self._send(conn, "session.updated", session=conn.session)
+        elif kind == "conversation.item.create":
+            item = {"object": "realtime.item", "status": "completed", **event["item"]}
+            self._add_item(conn, item)
+        elif kind == "input_audio_buffer.append":
+            self._hear(conn, base64.b64decode(event.get("audio") or ""))
+        elif kind == "response.create":
+            self._respond(conn, (event.get("response") or {}).get("output_modalities"))
+        elif kind in ("response.cancel", "conversation.item.truncate"):
+            pass  # the fake's responses are over before anything can cancel them
+        elif kind == "input_audio_buffer.clear":
+            self._send(conn, "input_audio_buffer.cleared")
+
+    def _add_item(self, conn: _Connection, item: dict[str, Any]) -> None:
+        conn.items.append(item)
+        with self._lock:
+            self.items.append(item)
+        previous = conn.items[-2]["id"] if len(conn.items) > 1 else None
+        self._send(conn, "conversation.item.added", previous_item_id=previous, item=item)
+        self._send(conn, "conversation.item.done", previous_item_id=previous, item=item)
+
+    def _hear(self, conn: _Connection, pcm: bytes) -> None:
+        """The server VAD: loud chunks are speech; ``silence_secs`` of quiet ends it.
+        Off when the session's ``turn_detection`` is ``null`` or ``false``."""
+        secs = len(pcm) / 2 / SAMPLE_RATE
+        self.audio_received_secs += secs
+        conn.heard_secs += secs
+        turn_detection = ((conn.session.get("audio") or {}).get("input") or {}).get(
+            "turn_detection", {}
+        )
+        if not isinstance(turn_detection, dict):
+            return
+        at_ms = int(conn.heard_secs * 1000)
+        if _rms(pcm) > self.loud_rms:
+            conn.quiet_secs = 0.0
+            if not conn.speaking:
+                conn.speaking, conn.speech_item = True, _id("item")
+                self._send(
+                    conn,
+                    "input_audio_buffer.speech_started",
+                    audio_start_ms=at_ms,
+                    item_id=conn.speech_item,
+                )
+            return
+        if not conn.speaking:
+            return
+        conn.quiet_secs += secs
+        if conn.quiet_secs < self.silence_secs:
+            return
+        conn.speaking = False
+        item_id = conn.speech_item
+        self._send(conn, "input_audio_buffer.speech_stopped", audio_end_ms=at_ms, item_id=item_id)
+        self._send(conn, "input_audio_buffer.committed", item_id=item_id)
+        with self._lock:
+            transcript = self.transcripts.popleft() if self.transcripts else ""
+        content = [{"type": "input_audio", "transcript": transcript}]
+        item = {"id": item_id, "type": "message", "role": "user", "content": content}
+        self._add_item(conn, {"object": "realtime.item", "status": "completed", **item})
+        self._send(
+            conn,
+            "conversation.item.input_audio_transcription.completed",
+            item_id=item_id,
+            content_index=0,
+            transcript=transcript,
+        )
+        if turn_detection.get("create_response", True) is not False:
+            self._respond(conn, None)
+
+    def _respond(self, conn: _Connection, modalities: list[str] | None) -> None:
+        modalities = list(modalities or conn.session.get("output_modalities") or ["audio"])
+        tools = [str(t.get("name")) for t in conn.session.get("tools") or []]
+        with self._lock:
+            self.responses.append(
+                ResponseRequest(
+                    list(conn.items), conn.session.get("instructions"), tools, modalities
+                )
+            )
+            reply = self._replies.popleft() if self._replies else Reply(text="OK.")
+        response_id = _id("resp")
+        response = {"id": response_id, "object": "realtime.response", "status": "in_progress"}
+        self._send(conn, "response.created", response={**response, "output": []})
+        output: list[dict[str, Any]] = []
+        if reply.text:
+            output.append(self._message(conn, response_id, len(output), reply.text, modalities))
+        for tool in reply.tool_calls:
+            output.append(self._function_call(conn, response_id, len(output), tool))
+        usage = {"total_tokens": 30, "input_tokens": 20, "output_tokens": 10}
+        done = {**response, "status": "completed", "output": output, "usage": usage}
+        self._send(conn, "response.done", response=done)
+
+    def _message(
+        self, conn: _Connection, response_id: str, index: int, text: str, modalities: list[str]
+    ) -> dict[str, Any]:
+        item_id = _id("item")
+        item = {"id": item_id, "object": "realtime.item", "type": "message", "role": "assistant"}
+        self._send(
+            conn,
+            "response.output_item.added",
+            response_id=response_id,
+            output_index=index,
+            item={**item, "status": "in_progress", "content": []},
+        )
+        self._send(conn, "conversation.item.added", item={**item, "status": "in_progress"})
+        where = {"response_id": response_id, "item_id": item_id, "output_index": index}
+        audio = "audio" in modalities
+        for piece in _pieces(text):
+            kind = (
+                "response.output_audio_transcript.delta" if audio else "response.output_text.delta"
+            )
+            self._send(conn, kind, **where, content_index=0, delta=piece)
+        if audio:
+            for chunk in _tone_chunks(self.audio_secs):
+                self._send(
+                    conn, "response.output_audio.delta", **where, content_index=0, delta=chunk
+                )
+            content = [{"type": "output_audio", "transcript": text}]
+        else:
+            content = [{"type": "output_text", "text": text}]
+        done = {**item, "status": "completed", "content": content}
+        conn.items.append(done)
+        self._send(conn, "conversation.item.done", item=done)
+        self._send(
+            conn,
+            "response.output_item.done",
+            response_id=response_id,
+            output_index=index,
+            item=done,
+        )
+        return done
+
+    def _function_call(
+        self, conn: _Connection, response_id: str, index: int, tool: Any
+    ) -> dict[str, Any]:
+        item_id, call_id = _id("item"), _id("call")
+        arguments = json.dumps(tool.arguments)
+        item = {
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "function_call",
+            "status": "completed",
+            "call_id": call_id,
+            "name": tool.name,
+            "arguments": arguments,
+        }
+        self._send(
+            conn,
+            "response.output_item.added",
+            response_id=response_id,
+            output_index=index,
+            item={**item, "status": "in_progress", "arguments": ""},
+        )
+        self._send(conn, "conversation.item.added", item=item)
+        self._send(
+            conn,
+            "response.function_call_arguments.done",
+            response_id=response_id,
+            item_id=item_id,
+            output_index=index,
+            call_id=call_id,
+            arguments=arguments,
+        )
+        conn.items.append(item)
+        self._send(conn, "conversation.item.done", item=item)
+        return item
+
+    def _send(self, conn: _Connection, kind: str, **fields: Any) -> None:
+        with contextlib.suppress(ConnectionClosed):  # the client left: nothing to tell
+            conn.ws.send(json.dumps({"type": kind, "event_id": _id("event"), **fields}))
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+def _rms(pcm: bytes) -> float:
+    count = len(pcm) // 2
+    if not count:
+        return 0.0
+    samples = struct.unpack(f"<{count}h", pcm[: 2 * count])
+    return math.sqrt(sum(s * s for s in samples) / count) / 32768
+
+
+def _pieces(text: str) -> Iterator[str]:
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        yield word if i == 0 else " " + word
+
+
+def _tone_chunks(secs: float, chunk_secs: float = 0.1) -> Iterator[str]:
+    """``secs`` of a 440 Hz tone at -14 dBFS as base64 PCM16 chunks (the agent's voice)."""
+    total = int(secs * SAMPLE_RATE)
+    step = int(chunk_secs * SAMPLE_RATE)
+    for start in range(0, total, step):
+        count = min(step, total - start)
+        samples = (
+            int(6000 * math.sin(2 * math.pi * 440 * (start + i) / SAMPLE_RATE))
+            for i in range(count)
+        )
+        yield base64.b64encode(struct.pack(f"<{count}h", *samples)).decode()

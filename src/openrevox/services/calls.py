@@ -16,7 +16,7 @@ from openrevox.domain.scheduling import ForbiddenAction, OrderStatus, UserAction
 from openrevox.domain.scheduling.states import ORDER_STATUSES, TERMINAL_ATTEMPT_STATUSES
 from openrevox.errors import Conflict, InvalidInput, NotFound
 from openrevox.schemas.calls import CallCreate, CallSearch, InlineAssistant
-from openrevox.services import assistants, phone_numbers
+from openrevox.services import assistant_rules, assistants, phone_numbers
 from openrevox.services.auth import Principal
 from openrevox.services.call_snapshots import (
     missing_variables_error,
@@ -273,10 +273,10 @@ async def _inline_snapshot(
     """An inline assistant validated and defaulted exactly like ``POST /assistants``,
     in wire form under the id ``inline-<call id>`` (it has no row of its own)."""
     try:
-        changes = assistants._config_changes(body, stored={})
+        changes = assistant_rules.config_changes(body, stored={})
         config = {**copy.deepcopy(DEFAULT_CONFIG), **changes}
-        assistants._check_config(config)
-        await assistants._check_from_number(session, principal.organization_id, changes, {})
+        assistant_rules.check_config(config)
+        await assistants.check_from_number(session, principal.organization_id, changes, {})
     except InvalidInput as exc:
         raise _under("assistant", exc) from None
     assistant = Assistant(

@@ -104,7 +104,7 @@ async def route(db: Database, number: str) -> InboundRoute | None:
             if assistant is None:  # archived: this route answers nothing
                 continue
             faq = (await assistant_repo.faq_items(session, [assistant.id]))[assistant.id]
-            view = await assistants._view(session, assistant, faq)
+            view = await assistants.view_of(session, assistant, faq)
             snapshot = stored_snapshot(assistants.to_wire(view), assistant.config)
             return InboundRoute(row.organization_id, number, assistant.id, snapshot)
     return None

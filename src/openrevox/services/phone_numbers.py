@@ -214,5 +214,5 @@ async def _view(session: AsyncSession, row: PhoneNumber) -> PhoneNumberView:
         assistant = await assistant_repo.get(session, row.organization_id, row.inbound_assistant_id)
         if assistant is not None:  # an archived assistant answers nothing
             faq = (await assistant_repo.faq_items(session, [assistant.id]))[assistant.id]
-            inbound = await assistants._view(session, assistant, faq)
+            inbound = await assistants.view_of(session, assistant, faq)
     return PhoneNumberView(row, creators.get(row.created_by_id or ""), inbound)

@@ -19,6 +19,7 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -123,12 +124,13 @@ class _MediaOutput(FastAPIWebsocketOutputTransport):
         return await super().write_audio_frame(frame)
 
 
-class MediaStreamTransport:
+class MediaStreamTransport(Generic[Start]):
     """A carrier's media stream as a call transport (``runtime.transport.CallTransport``).
 
     ``hangup`` closes the stream, which ends the call unless the carrier was told to do
     more; ``on_hangup``/``on_transfer`` let the telephony adapter do it through the
-    carrier's REST API instead. Keypad presses are sent in-band as tones.
+    carrier's REST API instead. Keypad presses are sent in-band as tones. A carrier's
+    subclass names itself and makes its serializer from the stream's ``start``.
     """
 
     name = "media-stream"
@@ -136,15 +138,16 @@ class MediaStreamTransport:
     def __init__(
         self,
         websocket: WebSocket,
-        serializer: StreamEvents,
+        start: Start,
         audio: CallAudio,
         *,
         on_hangup: Hook | None = None,
         on_transfer: TransferHook | None = None,
     ) -> None:
         self.websocket = websocket
+        self.start = start
         self.audio = audio
-        self.serializer = serializer
+        self.serializer = serializer = self.make_serializer(start)
         self.media = FastAPIWebsocketTransport(
             websocket,
             FastAPIWebsocketParams(
@@ -166,6 +169,10 @@ class MediaStreamTransport:
         self.media.add_event_handler("on_client_disconnected", self._on_disconnected)
         self._on_hangup = on_hangup
         self._on_transfer = on_transfer
+
+    def make_serializer(self, start: Start) -> StreamEvents:
+        """The carrier's serializer for this stream."""
+        raise NotImplementedError
 
     async def _on_disconnected(self, _transport: object, _websocket: object) -> None:
         self.disconnected.set()
@@ -202,12 +209,24 @@ class MediaStreamTransport:
             await self.output.write_dtmf(DTMFFrame(button=KeypadEntry(digit)))
 
 
+@dataclass(frozen=True)
 class StreamOpening(Generic[Start]):
-    """How a carrier opens its stream: the reader of its first messages, for the log."""
+    """How a carrier opens its stream: its name (for the log) and the parser of its
+    ``start`` message (raising ``StreamProtocolError`` when it lacks what we need)."""
 
-    def __init__(self, carrier: str, read_start: Callable[[WebSocket], Awaitable[Start]]):
-        self.carrier = carrier
-        self.read_start = read_start
+    carrier: str
+    parse_start: Callable[[dict[str, Any]], Start]
+
+    async def read(self, websocket: WebSocket) -> Start:
+        """Read ``connected`` (optional) and ``start``; raise on anything else."""
+        while True:
+            message = json.loads(await websocket.receive_text())
+            event = message.get("event")
+            if event == "connected":
+                continue
+            if event == "start":
+                return self.parse_start(message)
+            raise StreamProtocolError(f"expected connected/start, got {event!r}")
 
 
 def media_stream_router(
@@ -225,7 +244,7 @@ def media_stream_router(
         await websocket.accept()
         try:
             async with asyncio.timeout(START_TIMEOUT_SECS):
-                start = await opening.read_start(websocket)
+                start = await opening.read(websocket)
         except (StreamProtocolError, TimeoutError, ValueError, WebSocketDisconnect) as exc:
             logger.warning(f"{opening.carrier} media stream refused: {exc!r}")
             await close_stream(websocket, code=1008)

@@ -28,14 +28,11 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from pipecat.serializers.telnyx import TelnyxFrameSerializer
 
-from openrevox.runtime.audio.legs import CallAudio
 from openrevox.runtime.transports.media_stream import (
-    Hook,
     MediaStreamTransport,
     StreamEvents,
     StreamOpening,
     StreamProtocolError,
-    TransferHook,
     media_stream_router,
 )
 
@@ -98,18 +95,6 @@ class TelnyxStreamStart:
             raise TelnyxProtocolError("client_state is not base64 of UTF-8 text") from exc
 
 
-async def read_telnyx_stream_start(websocket: WebSocket) -> TelnyxStreamStart:
-    """Read ``connected`` (optional) and ``start``; raise on anything else."""
-    while True:
-        message = json.loads(await websocket.receive_text())
-        event = message.get("event")
-        if event == "connected":
-            continue
-        if event == "start":
-            return TelnyxStreamStart.parse(message)
-        raise TelnyxProtocolError(f"expected connected/start, got {event!r}")
-
-
 class TelnyxMediaSerializer(StreamEvents, TelnyxFrameSerializer):
     """Pipecat's Telnyx serializer in the stream's codec both ways, without its REST
     hang-up (telephony hangs up), deaf to the outbound track, with the stream events
@@ -139,38 +124,19 @@ def _track(data: str) -> str:
     return str((message.get("media") or {}).get("track") or "")
 
 
-class TelnyxCallTransport(MediaStreamTransport):
-    """A Telnyx media stream as a call transport (``runtime.transport.CallTransport``).
-
-    ``hangup`` closes the stream (the call goes on until Call Control hangs it up);
-    ``on_hangup``/``on_transfer`` let a telephony adapter do it through Call Control.
-    Keypad presses are sent in-band as tones.
-    """
+class TelnyxCallTransport(MediaStreamTransport[TelnyxStreamStart]):
+    """A Telnyx media stream as a call transport. Closing the stream does not end the
+    call: Call Control hangs it up (``on_hangup``)."""
 
     name = "telnyx"
     serializer: TelnyxMediaSerializer
 
-    def __init__(
-        self,
-        websocket: WebSocket,
-        start: TelnyxStreamStart,
-        audio: CallAudio,
-        *,
-        on_hangup: Hook | None = None,
-        on_transfer: TransferHook | None = None,
-    ) -> None:
-        self.start = start
-        super().__init__(
-            websocket,
-            TelnyxMediaSerializer(start),
-            audio,
-            on_hangup=on_hangup,
-            on_transfer=on_transfer,
-        )
+    def make_serializer(self, start: TelnyxStreamStart) -> TelnyxMediaSerializer:
+        return TelnyxMediaSerializer(start)
 
 
 TelnyxCallHandler = Callable[[WebSocket, TelnyxStreamStart], Awaitable[None]]
-TELNYX_OPENING = StreamOpening("telnyx", read_telnyx_stream_start)
+TELNYX_OPENING = StreamOpening("telnyx", TelnyxStreamStart.parse)
 
 
 def telnyx_media_router(handler: TelnyxCallHandler, *, path: str = TELNYX_STREAM_PATH) -> APIRouter:

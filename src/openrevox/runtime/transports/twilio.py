@@ -15,7 +15,6 @@ and carries out hang-up, transfer and keypad presses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,16 +22,13 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
-from openrevox.runtime.audio.legs import CallAudio
 from openrevox.runtime.transports.media_stream import (
     IN_SAMPLE_RATE,
     OUT_SAMPLE_RATE,
-    Hook,
     MediaStreamTransport,
     StreamEvents,
     StreamOpening,
     StreamProtocolError,
-    TransferHook,
     media_stream_router,
     phone_call_audio,
 )
@@ -74,18 +70,6 @@ class TwilioStreamStart:
         )
 
 
-async def read_stream_start(websocket: WebSocket) -> TwilioStreamStart:
-    """Read ``connected`` (optional) and ``start``; raise on anything else."""
-    while True:
-        message = json.loads(await websocket.receive_text())
-        event = message.get("event")
-        if event == "connected":
-            continue
-        if event == "start":
-            return TwilioStreamStart.parse(message)
-        raise TwilioProtocolError(f"expected connected/start, got {event!r}")
-
-
 class TwilioMediaSerializer(StreamEvents, TwilioFrameSerializer):
     """Pipecat's Twilio serializer without its REST hang-up (telephony hangs up), with
     the stream events both carriers share (``StreamEvents``)."""
@@ -98,38 +82,19 @@ class TwilioMediaSerializer(StreamEvents, TwilioFrameSerializer):
         )
 
 
-class TwilioCallTransport(MediaStreamTransport):
-    """A Twilio media stream as a call transport (``runtime.transport.CallTransport``).
-
-    ``hangup`` closes the stream, which ends a ``<Connect><Stream>`` call unless
-    more TwiML follows; ``on_hangup``/``on_transfer`` let the telephony adapter do
-    it through Twilio's REST API instead. Keypad presses are sent in-band as tones.
-    """
+class TwilioCallTransport(MediaStreamTransport[TwilioStreamStart]):
+    """A Twilio media stream as a call transport. Closing the stream ends a
+    ``<Connect><Stream>`` call unless more TwiML follows."""
 
     name = "twilio"
     serializer: TwilioMediaSerializer
 
-    def __init__(
-        self,
-        websocket: WebSocket,
-        start: TwilioStreamStart,
-        audio: CallAudio,
-        *,
-        on_hangup: Hook | None = None,
-        on_transfer: TransferHook | None = None,
-    ) -> None:
-        self.start = start
-        super().__init__(
-            websocket,
-            TwilioMediaSerializer(start),
-            audio,
-            on_hangup=on_hangup,
-            on_transfer=on_transfer,
-        )
+    def make_serializer(self, start: TwilioStreamStart) -> TwilioMediaSerializer:
+        return TwilioMediaSerializer(start)
 
 
 CallHandler = Callable[[WebSocket, TwilioStreamStart], Awaitable[None]]
-TWILIO_OPENING = StreamOpening("twilio", read_stream_start)
+TWILIO_OPENING = StreamOpening("twilio", TwilioStreamStart.parse)
 
 
 def twilio_media_router(handler: CallHandler, *, path: str = MEDIA_STREAM_PATH) -> APIRouter:

@@ -7,8 +7,10 @@ import gc
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pipecat.services.openai.llm import OpenAILLMService
 
 from openrevox.config import Settings
 from openrevox.heap import freeze_startup_objects
@@ -40,8 +42,14 @@ def contention() -> Iterator[CpuContention]:
         yield probe
 
 
-@pytest.fixture
-def speech_settings(tmp_path: Path) -> Settings:
+# The booking conversation the end-to-end tests hold over a phone stream.
+CALLER_SAYS = "I would like to book an appointment for tomorrow morning please."
+CALLER_WORDS = {"would", "like", "book", "appointment", "tomorrow", "morning"}
+AGENT_SAYS = "Your appointment is confirmed for tomorrow morning. Thank you for calling."
+AGENT_WORDS = {"appointment", "confirmed", "tomorrow", "morning", "thank", "calling"}
+
+
+def local_speech_settings(**overrides: Any) -> Settings:
     """Settings that use the local engines whatever the environment says."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -51,8 +59,25 @@ def speech_settings(tmp_path: Path) -> Settings:
         soniox_api_key=None,
         deepgram_api_key=None,
         local_speech_fallback=True,
-        recordings_dir=tmp_path / "recordings",
+        **overrides,
     )
+
+
+def booking_llm(base_url: str) -> OpenAILLMService:
+    """Pipecat's OpenAI service on the fake LLM at ``base_url``, booking appointments."""
+    return OpenAILLMService(
+        api_key="test-key",
+        base_url=base_url,
+        settings=OpenAILLMService.Settings(
+            model="fake-model", system_instruction="You book dental appointments."
+        ),
+    )
+
+
+@pytest.fixture
+def speech_settings(tmp_path: Path) -> Settings:
+    """Settings that use the local engines, recording under ``tmp_path``."""
+    return local_speech_settings(recordings_dir=tmp_path / "recordings")
 
 
 def words(text: str) -> set[str]:

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, WebSocket
 
-from openrevox.config import Settings
 from openrevox.providers.stt.local_pocketsphinx import transcribe
 from openrevox.runtime.audio.legs import AudioOptions, CallAudio
 from openrevox.runtime.call_config import resolve_call_config
@@ -33,7 +32,7 @@ from openrevox.runtime.transports.twilio import (
 )
 from openrevox.testing.fake_openai import FakeOpenAI, call, say
 
-from .conftest import share_heard
+from .conftest import local_speech_settings, share_heard
 from .contention import CpuContention
 from .twilio_peer import (
     TWILIO_RATE,
@@ -80,18 +79,11 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     holder: dict[str, Server] = {}
     with FakeOpenAI() as llm:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+        settings = local_speech_settings(
             openai_base_url=llm.base_url,
             openai_api_key="test-key",
             llm_max_retries=0,
             user_inactivity_timeout_secs=0,
-            cartesia_api_key=None,
-            elevenlabs_api_key=None,
-            gradium_api_key=None,
-            soniox_api_key=None,
-            deepgram_api_key=None,
-            local_speech_fallback=True,
             recordings_dir=tmp_path_factory.mktemp("recordings"),
         )
 

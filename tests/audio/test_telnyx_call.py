@@ -21,9 +21,7 @@ import websockets
 from fastapi import FastAPI, WebSocket
 from pipecat.frames.frames import InputAudioRawFrame, InterruptionFrame, OutputAudioRawFrame
 from pipecat.processors.frame_processor import FrameProcessorSetup
-from pipecat.services.openai.llm import OpenAILLMService
 
-from openrevox.config import Settings
 from openrevox.providers.stt.local_pocketsphinx import transcribe
 from openrevox.runtime.audio.legs import AudioOptions
 from openrevox.runtime.audio.pipeline import build_voice_pipeline
@@ -38,13 +36,17 @@ from openrevox.runtime.transports.telnyx import (
 )
 from openrevox.testing.fake_openai import FakeOpenAI, FakeRequest, Reply
 
-from .conftest import share_heard
+from .conftest import (
+    AGENT_SAYS,
+    AGENT_WORDS,
+    CALLER_SAYS,
+    CALLER_WORDS,
+    booking_llm,
+    local_speech_settings,
+    share_heard,
+)
 from .twilio_peer import TWILIO_RATE, FakeTelnyxCall, caller_speech, serve, tone, ulaw_encode
 
-CALLER_SAYS = "I would like to book an appointment for tomorrow morning please."
-CALLER_WORDS = {"would", "like", "book", "appointment", "tomorrow", "morning"}
-AGENT_SAYS = "Your appointment is confirmed for tomorrow morning. Thank you for calling."
-AGENT_WORDS = {"appointment", "confirmed", "tomorrow", "morning", "thank", "calling"}
 START = {
     "event": "start",
     "sequence_number": "1",
@@ -84,15 +86,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        cartesia_api_key=None,
-        elevenlabs_api_key=None,
-        gradium_api_key=None,
-        soniox_api_key=None,
-        deepgram_api_key=None,
-        local_speech_fallback=True,
-    )
+    settings = local_speech_settings()
     holder: dict[str, Server] = {}
 
     def answer(request: FakeRequest) -> Reply:
@@ -107,13 +101,7 @@ def server() -> Iterator[Server]:
         audio = phone_call_audio(AudioOptions(), settings)
         transport = TelnyxCallTransport(websocket, start, audio)
         stream.transport = transport
-        llm = OpenAILLMService(
-            api_key="test-key",
-            base_url=server.llm.base_url,
-            settings=OpenAILLMService.Settings(
-                model="fake-model", system_instruction="You book dental appointments."
-            ),
-        )
+        llm = booking_llm(server.llm.base_url)
         try:
             await build_voice_pipeline(transport, audio, llm).run()
         finally:

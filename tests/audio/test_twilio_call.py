@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi import FastAPI, WebSocket
-from pipecat.services.openai.llm import OpenAILLMService
 
 from openrevox.config import Settings
 from openrevox.providers.stt.local_pocketsphinx import transcribe
@@ -38,14 +37,18 @@ from openrevox.runtime.transports.twilio import (
 )
 from openrevox.testing.fake_openai import FakeOpenAI, FakeRequest, Reply
 
-from .conftest import share_heard
+from .conftest import (
+    AGENT_SAYS,
+    AGENT_WORDS,
+    CALLER_SAYS,
+    CALLER_WORDS,
+    booking_llm,
+    local_speech_settings,
+    share_heard,
+)
 from .contention import CpuContention
 from .twilio_peer import TWILIO_RATE, FakeTwilioCall, caller_speech, serve, speech_secs
 
-CALLER_SAYS = "I would like to book an appointment for tomorrow morning please."
-CALLER_WORDS = {"would", "like", "book", "appointment", "tomorrow", "morning"}
-AGENT_SAYS = "Your appointment is confirmed for tomorrow morning. Thank you for calling."
-AGENT_WORDS = {"appointment", "confirmed", "tomorrow", "morning", "thank", "calling"}
 LONG_GREETING = (
     "Hello, this is the dental clinic calling about your appointment next week. "
     "I would like to go through a few details with you before we confirm everything, "
@@ -84,16 +87,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        cartesia_api_key=None,
-        elevenlabs_api_key=None,
-        gradium_api_key=None,
-        soniox_api_key=None,
-        deepgram_api_key=None,
-        local_speech_fallback=True,
-        recordings_dir=tmp_path_factory.mktemp("recordings"),
-    )
+    settings = local_speech_settings(recordings_dir=tmp_path_factory.mktemp("recordings"))
     holder: dict[str, Server] = {}
 
     def answer(request: FakeRequest) -> Reply:
@@ -107,13 +101,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         audio = twilio_call_audio(scenario.options, settings)
         transport = TwilioCallTransport(websocket, start, audio)
         scenario.audio, scenario.transport = audio, transport
-        llm = OpenAILLMService(
-            api_key="test-key",
-            base_url=holder["server"].llm.base_url,
-            settings=OpenAILLMService.Settings(
-                model="fake-model", system_instruction="You book dental appointments."
-            ),
-        )
+        llm = booking_llm(holder["server"].llm.base_url)
         events = SpeechEventRecorder(llm=llm, tts=audio.tts.service, now=time.monotonic)
         scenario.speech_events = events
         voice = build_voice_pipeline(

@@ -95,20 +95,17 @@ def build_voice_pipeline(
 ) -> VoicePipeline:
     """Wire ``audio`` and ``llm`` (its settings carry the system instruction) around the
     transport; ``first_message`` is said first."""
-    legs = audio.pipeline_legs()
     context = LLMContext()
     aggregators = LLMContextAggregatorPair(
         context,
         user_params=LLMUserAggregatorParams(
-            vad_analyzer=legs.vad_analyzer, user_turn_strategies=legs.user_turn_strategies
+            vad_analyzer=audio.vad_analyzer, user_turn_strategies=audio.user_turn_strategies()
         ),
         realtime_service_mode=False,
     )
     processors: list[FrameProcessor] = [*transport.input_processors()]
-    processors += [audio.stt.service, aggregators.user()]
-    processors += [legs.caller_audio_end or audio.caller_audio_end(), llm]
-    processors.append(audio.tts.service)
-    processors += [*transport.output_processors(), aggregators.assistant()]
+    processors += [audio.stt.service, aggregators.user(), audio.caller_audio_end(), llm]
+    processors += [audio.tts.service, *transport.output_processors(), aggregators.assistant()]
     worker = PipelineWorker(
         Pipeline(processors),
         params=PipelineParams(

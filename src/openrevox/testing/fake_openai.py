@@ -218,7 +218,7 @@ class FakeOpenAI(LoopbackServer):
             }
 
         yield chunk({"role": "assistant", "content": ""})
-        for piece in _pieces(reply.text):
+        for piece in text_pieces(reply.text):
             yield chunk({"content": piece})
         for index, tool in enumerate(reply.tool_calls):
             arguments = json.dumps(tool.arguments)
@@ -248,7 +248,7 @@ def _usage() -> dict[str, int]:
     return {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
 
 
-def _pieces(text: str) -> list[str]:
+def text_pieces(text: str) -> list[str]:
     """Split text into word-sized deltas, keeping the spaces."""
     if not text:
         return []

@@ -32,14 +32,14 @@ import struct
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Self
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
-from openrevox.testing.fake_openai import Reply, ReplyLike, as_reply
+from openrevox.testing.fake_openai import Reply, ReplyLike, ToolCall, as_reply, text_pieces
 
 SAMPLE_RATE = 24000  # the session's PCM16 rate, both ways
 PATH = "/v1/realtime"
@@ -250,77 +250,92 @@ class FakeOpenAIRealtime:
     def _message(
         self, conn: _Connection, response_id: str, index: int, text: str, modalities: list[str]
     ) -> dict[str, Any]:
-        item_id = _id("item")
-        item = {"id": item_id, "object": "realtime.item", "type": "message", "role": "assistant"}
-        self._send(
-            conn,
-            "response.output_item.added",
-            response_id=response_id,
-            output_index=index,
-            item={**item, "status": "in_progress", "content": []},
-        )
-        self._send(conn, "conversation.item.added", item={**item, "status": "in_progress"})
-        where = {"response_id": response_id, "item_id": item_id, "output_index": index}
+        item = {
+            "id": _id("item"),
+            "object": "realtime.item",
+            "type": "message",
+            "role": "assistant",
+        }
         audio = "audio" in modalities
-        for piece in _pieces(text):
-            kind = (
-                "response.output_audio_transcript.delta" if audio else "response.output_text.delta"
-            )
-            self._send(conn, kind, **where, content_index=0, delta=piece)
-        if audio:
-            for chunk in _tone_chunks(self.audio_secs):
+        where = {"response_id": response_id, "item_id": item["id"], "output_index": index}
+
+        def content() -> None:
+            kind = "output_audio_transcript" if audio else "output_text"
+            for piece in text_pieces(text):
+                self._send(conn, f"response.{kind}.delta", **where, content_index=0, delta=piece)
+            for chunk in _tone_chunks(self.audio_secs) if audio else ():
                 self._send(
                     conn, "response.output_audio.delta", **where, content_index=0, delta=chunk
                 )
-            content = [{"type": "output_audio", "transcript": text}]
-        else:
-            content = [{"type": "output_text", "text": text}]
-        done = {**item, "status": "completed", "content": content}
-        conn.items.append(done)
-        self._send(conn, "conversation.item.done", item=done)
-        self._send(
+
+        part = (
+            {"type": "output_audio", "transcript": text}
+            if audio
+            else {"type": "output_text", "text": text}
+        )
+        done = {**item, "status": "completed", "content": [part]}
+        self._output(
             conn,
-            "response.output_item.done",
-            response_id=response_id,
-            output_index=index,
-            item=done,
+            response_id,
+            index,
+            {**item, "status": "in_progress", "content": []},
+            content,
+            done,
         )
         return done
 
     def _function_call(
-        self, conn: _Connection, response_id: str, index: int, tool: Any
+        self, conn: _Connection, response_id: str, index: int, tool: ToolCall
     ) -> dict[str, Any]:
-        item_id, call_id = _id("item"), _id("call")
-        arguments = json.dumps(tool.arguments)
+        item_id, call_id, arguments = _id("item"), _id("call"), json.dumps(tool.arguments)
         item = {
             "id": item_id,
             "object": "realtime.item",
             "type": "function_call",
-            "status": "completed",
-            "call_id": call_id,
             "name": tool.name,
-            "arguments": arguments,
         }
-        self._send(
+        item["call_id"] = call_id
+
+        def content() -> None:
+            self._send(
+                conn,
+                "response.function_call_arguments.done",
+                response_id=response_id,
+                item_id=item_id,
+                output_index=index,
+                call_id=call_id,
+                arguments=arguments,
+            )
+
+        done = {**item, "status": "completed", "arguments": arguments}
+        self._output(
             conn,
-            "response.output_item.added",
-            response_id=response_id,
-            output_index=index,
-            item={**item, "status": "in_progress", "arguments": ""},
+            response_id,
+            index,
+            {**item, "status": "in_progress", "arguments": ""},
+            content,
+            done,
         )
-        self._send(conn, "conversation.item.added", item=item)
-        self._send(
-            conn,
-            "response.function_call_arguments.done",
-            response_id=response_id,
-            item_id=item_id,
-            output_index=index,
-            call_id=call_id,
-            arguments=arguments,
-        )
-        conn.items.append(item)
-        self._send(conn, "conversation.item.done", item=item)
-        return item
+        return done
+
+    def _output(
+        self,
+        conn: _Connection,
+        response_id: str,
+        index: int,
+        started: dict[str, Any],
+        content: Callable[[], None],
+        done: dict[str, Any],
+    ) -> None:
+        """One output item of a response: added (to the response and the conversation),
+        its content events, done."""
+        where = {"response_id": response_id, "output_index": index}
+        self._send(conn, "response.output_item.added", **where, item=started)
+        self._send(conn, "conversation.item.added", item=started)
+        content()
+        conn.items.append(done)
+        self._send(conn, "conversation.item.done", item=done)
+        self._send(conn, "response.output_item.done", **where, item=done)
 
     def _send(self, conn: _Connection, kind: str, **fields: Any) -> None:
         with contextlib.suppress(ConnectionClosed):  # the client left: nothing to tell
@@ -337,12 +352,6 @@ def _rms(pcm: bytes) -> float:
         return 0.0
     samples = struct.unpack(f"<{count}h", pcm[: 2 * count])
     return math.sqrt(sum(s * s for s in samples) / count) / 32768
-
-
-def _pieces(text: str) -> Iterator[str]:
-    words = text.split(" ")
-    for i, word in enumerate(words):
-        yield word if i == 0 else " " + word
 
 
 def _tone_chunks(secs: float, chunk_secs: float = 0.1) -> Iterator[str]:

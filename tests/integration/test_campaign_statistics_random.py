@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from openrevox.services.call_wire import timestamp
+from openrevox.services.wire_values import timestamp
 from openrevox.storage.models import Call, CallAttempt, new_id
 from openrevox.storage.repositories import campaign_statistics
 from tests.integration.conftest import Api

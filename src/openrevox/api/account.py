@@ -8,6 +8,7 @@ from openrevox.api.deps import Caller, Db
 from openrevox.api.responses import WireJSON
 from openrevox.errors import NotFound
 from openrevox.schemas.account import AuthStatus, UserEnvelope
+from openrevox.services.wire_values import timestamp
 from openrevox.storage.repositories import organizations
 
 router = APIRouter(tags=["account"])
@@ -37,8 +38,8 @@ async def me(caller: Caller, db: Db) -> WireJSON:
                 "has_completed_onboarding": user.has_completed_onboarding,
                 "organization_id": user.organization_id,
                 "organization_country": organization.country,
-                "created_at": user.created_at.isoformat().replace("+00:00", "Z"),
-                "updated_at": user.updated_at.isoformat().replace("+00:00", "Z"),
+                "created_at": timestamp(user.created_at),
+                "updated_at": timestamp(user.updated_at),
             }
         }
     )

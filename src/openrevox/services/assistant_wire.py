@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from openrevox.domain.assistant_defaults import DEFAULT_CONFIG, effective_transfer_mode
 from openrevox.domain.secrets import mask
+from openrevox.services.wire_values import UserFields, member, timestamp
 
 # What to_wire reads: ORM rows (assistants.AssistantView) or unit records (RecordView).
 
@@ -42,24 +43,13 @@ class FaqFields(Protocol):
     def source(self) -> str: ...
 
 
-class CreatorFields(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def first_name(self) -> str | None: ...
-    @property
-    def last_name(self) -> str | None: ...
-
-
 class WireSource(Protocol):
     @property
     def assistant(self) -> AssistantFields: ...
     @property
     def faq_items(self) -> Sequence[FaqFields]: ...
     @property
-    def creator(self) -> CreatorFields | None: ...
+    def creator(self) -> UserFields | None: ...
 
 
 def to_wire(view: WireSource) -> dict[str, Any]:
@@ -74,7 +64,6 @@ def to_wire(view: WireSource) -> dict[str, Any]:
         first = slack["channels"][0]
         slack = {**slack, "channel_id": first["id"], "channel_name": first.get("name")}
     destinations = config["transfer_destinations"]
-    creator = view.creator
     return {
         **config,
         "id": a.id,
@@ -85,16 +74,9 @@ def to_wire(view: WireSource) -> dict[str, Any]:
         "slack": slack,
         "human_transfer_mode": effective_transfer_mode(config),
         "transfer_phone_number": destinations[0]["phone_number"] if destinations else None,
-        "created_at": _timestamp(a.created_at),
-        "updated_at": _timestamp(a.updated_at),
-        "created_by": None
-        if creator is None
-        else {
-            "id": creator.id,
-            "email": creator.email,
-            "first_name": creator.first_name,
-            "last_name": creator.last_name,
-        },
+        "created_at": timestamp(a.created_at),
+        "updated_at": timestamp(a.updated_at),
+        "created_by": member(view.creator),
         "faq_items": [
             {
                 "id": f.id,
@@ -107,7 +89,3 @@ def to_wire(view: WireSource) -> dict[str, Any]:
         ],
         "pending_faq_count": sum(1 for f in view.faq_items if f.needs_human_answer),
     }
-
-
-def _timestamp(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")

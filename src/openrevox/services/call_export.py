@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openrevox.schemas.calls import CallExport
 from openrevox.services import calls
 from openrevox.services.auth import Principal
-from openrevox.services.call_wire import CONTACT_FIELDS, timestamp
+from openrevox.services.call_wire import CONTACT_FIELDS
+from openrevox.services.wire_values import timestamp
 from openrevox.storage.models import utcnow
 from openrevox.storage.repositories import calls as repo
 from openrevox.storage.repositories.calls import CallFilters, Sort

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from openrevox.services.call_snapshots import shown_snapshot
+from openrevox.services.wire_values import member, timestamp
 from openrevox.storage.models import Call, CallAttempt, User
 from openrevox.storage.repositories.calls import NumberHistory
 
@@ -163,21 +163,6 @@ def from_number(view: CallView, assistant: Mapping[str, Any]) -> str:
     dialled from (the trunk's default); empty until one is known."""
     dialled = view.attempts[0].from_phone_number if view.attempts else None
     return view.call.from_phone_number or assistant.get("from_phone_number") or dialled or ""
-
-
-def member(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {
-        "id": user.id,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-    }
-
-
-def timestamp(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def _attempt(a: CallAttempt, users: Mapping[str, User], compat: Compat) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from openrevox.domain.scheduling.timezones import zone_names_for_number
 from openrevox.errors import NotFound
 from openrevox.services import campaigns
 from openrevox.services.auth import Principal
-from openrevox.services.call_wire import Compat, timestamp
+from openrevox.services.call_wire import Compat
+from openrevox.services.wire_values import timestamp
 from openrevox.storage.models import Assistant
 from openrevox.storage.repositories import campaign_statistics as repo
 from openrevox.storage.repositories import campaigns as campaign_repo

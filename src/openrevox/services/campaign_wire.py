@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openrevox.domain.identifiers import is_resource_id
 from openrevox.errors import NotFound
 from openrevox.services.auth import Principal
-from openrevox.services.call_wire import CallView, Compat, member, timestamp
+from openrevox.services.call_wire import CallView, Compat
+from openrevox.services.wire_values import member, timestamp
 from openrevox.storage.models import Campaign, CampaignRow, User
 from openrevox.storage.repositories import campaigns as repo
 from openrevox.storage.repositories.assistants import users as load_users

@@ -19,6 +19,7 @@ from openrevox.domain.phone_numbers import InvalidPhoneNumber, normalise
 from openrevox.errors import Conflict, InvalidInput, NotFound
 from openrevox.schemas.phone_numbers import PhoneNumberCreate, PhoneNumberUpdate
 from openrevox.services import assistants
+from openrevox.services.wire_values import member, timestamp
 from openrevox.storage.models import PhoneNumber, User, new_id, utcnow
 from openrevox.storage.repositories import assistants as assistant_repo
 from openrevox.storage.repositories import organizations
@@ -146,18 +147,10 @@ async def by_number(
 def to_wire(view: PhoneNumberView) -> dict[str, Any]:
     """The number as SDK 0.3.0 to 0.5.0 validate it."""
     n = view.number
-    creator = view.creator
     return {
         "id": n.id,
-        "created_at": n.created_at.isoformat().replace("+00:00", "Z"),
-        "created_by": None
-        if creator is None
-        else {
-            "id": creator.id,
-            "email": creator.email,
-            "first_name": creator.first_name,
-            "last_name": creator.last_name,
-        },
+        "created_at": timestamp(n.created_at),
+        "created_by": member(view.creator),
         "inbound_assistant": None
         if view.inbound_assistant is None
         else assistants.to_wire(view.inbound_assistant),

@@ -30,6 +30,7 @@ from openrevox.providers.voices.cartesia import CartesiaVoices
 from openrevox.providers.voices.elevenlabs import ElevenLabsVoices
 from openrevox.schemas.voices import MAX_CLIP_BYTES, VoiceCloneRequest, VoicePreviewRequest
 from openrevox.services.auth import Principal
+from openrevox.services.wire_values import timestamp
 from openrevox.storage.database import Database
 from openrevox.storage.models import ClonedVoice, new_id, utcnow
 from openrevox.storage.repositories import voices as repo
@@ -231,7 +232,7 @@ class VoiceService:
         return {
             "id": row.id,
             "cartesiaVoiceId": info.id,
-            "createdAt": _timestamp(row.created_at),
+            "createdAt": timestamp(row.created_at),
             "language": row.language,
             "name": row.name,
         }
@@ -398,7 +399,3 @@ def _clone_wire(row: ClonedVoice) -> dict[str, Any]:
         "provider": row.provider,
         "isCloned": True,
     }
-
-
-def _timestamp(value: Any) -> str:
-    return str(value.isoformat()).replace("+00:00", "Z")

@@ -14,8 +14,11 @@ from pipecat.services.openai.llm import OpenAILLMService
 
 from openrevox.config import Settings
 from openrevox.heap import freeze_startup_objects
+from openrevox.providers.stt.local_pocketsphinx import transcribe
+from openrevox.testing.fake_openai import FakeOpenAI
 
 from .contention import CpuContention, cpu_contention
+from .twilio_peer import TWILIO_RATE, FakeTwilioCall, caller_speech
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,6 +50,25 @@ CALLER_SAYS = "I would like to book an appointment for tomorrow morning please."
 CALLER_WORDS = {"would", "like", "book", "appointment", "tomorrow", "morning"}
 AGENT_SAYS = "Your appointment is confirmed for tomorrow morning. Thank you for calling."
 AGENT_WORDS = {"appointment", "confirmed", "tomorrow", "morning", "thank", "calling"}
+
+
+async def hold_booking(call: FakeTwilioCall) -> bytes:
+    """The caller asks for the booking and listens to the whole reply; what it heard."""
+    speech = caller_speech(CALLER_SAYS)
+    spoke_at = await call.say(speech)
+    first_reply = await call.wait_for_speech(after=spoke_at + len(speech) / 2 / TWILIO_RATE)
+    await call.wait_for_quiet(quiet_secs=1.0)
+    return call.heard(since=first_reply - 0.1)
+
+
+def assert_booking_understood(llm: FakeOpenAI, heard: bytes) -> None:
+    """The server heard the caller (pocketsphinx) and asked the LLM with the transcript;
+    the caller heard the LLM's answer, spoken by piper over the phone line."""
+    asked = [r for r in llm.requests if "book" in (r.last_user_text or "")]
+    assert asked, [r.last_user_text for r in llm.requests]
+    assert share_heard(CALLER_WORDS, asked[-1].last_user_text or "") >= 0.65
+    transcript = transcribe(heard, TWILIO_RATE)
+    assert share_heard(AGENT_WORDS, transcript) >= 0.65, transcript
 
 
 def local_speech_settings(**overrides: Any) -> Settings:

@@ -42,7 +42,9 @@ from .conftest import (
     AGENT_WORDS,
     CALLER_SAYS,
     CALLER_WORDS,
+    assert_booking_understood,
     booking_llm,
+    hold_booking,
     local_speech_settings,
     share_heard,
 )
@@ -129,21 +131,9 @@ async def test_caller_and_agent_understand_each_other(server: Server, tmp_path: 
     """Speech in, its transcript to the LLM, the reply spoken back, the call recorded."""
     recording = tmp_path / "CA-e2e.wav"
     scenario = Scenario(AudioOptions(recording_path=recording))
-    speech = caller_speech(CALLER_SAYS)
     async with server.call("e2e", scenario) as call:
-        spoke_at = await call.say(speech)
-        first_reply = await call.wait_for_speech(after=spoke_at + len(speech) / 2 / TWILIO_RATE)
-        await call.wait_for_quiet(quiet_secs=1.0)
-        heard = call.heard(since=first_reply - 0.1)
-
-    # The server heard the caller (pocketsphinx) and asked the LLM with the transcript.
-    asked = [r for r in server.llm.requests if "book" in (r.last_user_text or "")]
-    assert asked, [r.last_user_text for r in server.llm.requests]
-    assert share_heard(CALLER_WORDS, asked[-1].last_user_text or "") >= 0.65
-
-    # The caller heard the LLM's answer, spoken by piper over the phone line.
-    transcript = transcribe(heard, TWILIO_RATE)
-    assert share_heard(AGENT_WORDS, transcript) >= 0.65, transcript
+        heard = await hold_booking(call)
+    assert_booking_understood(server.llm, heard)
 
     # The stereo recording: caller on the left, agent on the right.
     assert await asyncio.to_thread(scenario.done.wait, 10)

@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     )
     openrouter_api_key: SecretStr | None = None
     openrouter_base_url: str = "https://openrouter.ai/api/v1"
+    openai_realtime_url: str = Field(
+        default="wss://api.openai.com/v1/realtime",
+        description="WebSocket endpoint of OpenAI's Realtime API, for realtime models "
+        "(provider openai); uses OPENREVOX_OPENAI_API_KEY.",
+    )
+    openai_realtime_transcription_model: str = Field(
+        default="gpt-4o-mini-transcribe",
+        description="Model that transcribes the caller for realtime models' transcripts.",
+    )
     llm_timeout_secs: float = Field(default=30.0, gt=0)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
     # Call runtime: limits and tools.

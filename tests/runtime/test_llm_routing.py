@@ -115,11 +115,43 @@ def test_custom_uses_the_assistants_endpoint() -> None:
     )
 
 
-def test_realtime_is_refused_clearly() -> None:
-    with pytest.raises(LlmUnsupported, match=r"realtime models .* not supported"):
-        resolve_route(
-            {"type": "realtime", "provider": "openai", "realtime_model_id": "gpt-realtime"}, bare()
-        )
+REALTIME = {
+    "type": "realtime",
+    "provider": "openai",
+    "realtime_model_id": "gpt-realtime",
+    "realtime_voice_id": "marin",
+}
+
+
+def test_realtime_openai_uses_the_server_key_realtime_url_and_voice() -> None:
+    route = resolve_route(REALTIME, bare(openai_api_key=SecretStr("sk-rt")))
+    assert (route.kind, route.base_url, route.model, route.api_key, route.voice) == (
+        "realtime",
+        "wss://api.openai.com/v1/realtime",
+        "gpt-realtime",
+        "sk-rt",
+        "marin",
+    )
+    assert "sk-rt" not in repr(route)
+
+
+def test_realtime_without_key_names_the_missing_setting() -> None:
+    with pytest.raises(LlmNotConfigured) as caught:
+        resolve_route(REALTIME, bare())
+    assert caught.value.setting == "OPENREVOX_OPENAI_API_KEY"
+    assert "OPENREVOX_OPENAI_REALTIME_URL" in caught.value.message
+
+
+def test_realtime_on_a_server_of_your_own_needs_no_key() -> None:
+    model = {k: v for k, v in REALTIME.items() if k != "realtime_voice_id"}
+    route = resolve_route(model, bare(openai_realtime_url="ws://127.0.0.1:9/v1/realtime"))
+    assert (route.base_url, route.voice) == ("ws://127.0.0.1:9/v1/realtime", None)
+
+
+def test_realtime_on_another_provider_is_refused_clearly() -> None:
+    model = {**REALTIME, "provider": "google", "realtime_model_id": "gemini-live"}
+    with pytest.raises(LlmUnsupported, match=r"realtime provider 'google' .* not supported"):
+        resolve_route(model, bare(openai_api_key=SecretStr("sk-rt")))
 
 
 async def test_openrouter_call_sends_key_model_and_provider(llm: FakeOpenAI) -> None:

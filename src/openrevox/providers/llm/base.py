@@ -7,18 +7,20 @@ from typing import Literal
 
 from openrevox.runtime.errors import CallRuntimeError
 
-RouteKind = Literal["dedicated-instance", "openrouter", "custom"]
+RouteKind = Literal["dedicated-instance", "openrouter", "custom", "realtime"]
 
 
 @dataclass(frozen=True)
 class LlmRoute:
-    """Where a call's LLM requests go: an OpenAI-compatible chat-completions endpoint."""
+    """Where a call's LLM requests go: an OpenAI-compatible chat-completions endpoint,
+    or (``realtime``) a speech-to-speech session over a WebSocket."""
 
     kind: RouteKind
     base_url: str
     model: str
     api_key: str = field(repr=False)
     openrouter_provider: str | None = None
+    voice: str | None = None  # realtime: the model's output voice (None: its default)
 
     def describe(self) -> str:
         """A one-line, secret-free description for logs and error messages."""

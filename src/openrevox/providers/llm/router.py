@@ -5,7 +5,7 @@
 | dedicated-instance   | ``llm_endpoints[name]`` if set, else ``openai_base_url`` (OpenAI)    |
 | openrouter           | ``openrouter_base_url`` with ``openrouter_api_key``, provider order  |
 | custom               | the assistant's own ``api_url``, ``api_key`` and ``model_name``     |
-| realtime             | not supported on the text/cascade pipeline yet                      |
+| realtime             | ``openai``: ``openai_realtime_url`` with ``openai_api_key``, voice   |
 """
 
 from __future__ import annotations
@@ -37,11 +37,7 @@ def resolve_route(llm_model: Mapping[str, Any], settings: Settings) -> LlmRoute:
             api_key=str(llm_model.get("api_key") or NO_KEY),
         )
     if kind == "realtime":
-        raise LlmUnsupported(
-            f"realtime models ({llm_model.get('provider')} {llm_model.get('realtime_model_id')}) "
-            "are not supported on this transport yet; use a dedicated-instance, openrouter "
-            "or custom model"
-        )
+        return _realtime(llm_model, settings)
     raise LlmUnsupported(f"unknown llm_model type {kind!r}")
 
 
@@ -79,3 +75,30 @@ def _openrouter(llm_model: Mapping[str, Any], settings: Settings) -> LlmRoute:
         api_key=settings.openrouter_api_key.get_secret_value(),
         openrouter_provider=str(llm_model.get("openrouter_provider") or "") or None,
     )
+
+
+REALTIME_PROVIDERS = ("openai",)
+
+
+def _realtime(llm_model: Mapping[str, Any], settings: Settings) -> LlmRoute:
+    provider = str(llm_model.get("provider") or "")
+    model = str(llm_model.get("realtime_model_id") or "")
+    if provider not in REALTIME_PROVIDERS:
+        raise LlmUnsupported(
+            f"realtime provider {provider!r} (model {model!r}) is not supported: realtime "
+            "models run on OpenAI's Realtime API (provider 'openai'); use another "
+            "llm_model type for this assistant"
+        )
+    if settings.openai_api_key is not None:
+        key = settings.openai_api_key.get_secret_value()
+    elif settings.openai_realtime_url != Settings.model_fields["openai_realtime_url"].default:
+        key = NO_KEY  # a server of your own that speaks the Realtime API
+    else:
+        raise LlmNotConfigured(
+            "OPENREVOX_OPENAI_API_KEY",
+            f"realtime model {model!r} is served by OpenAI's Realtime API "
+            f"({settings.openai_realtime_url}); set the key, or point "
+            "OPENREVOX_OPENAI_REALTIME_URL at your own Realtime-compatible server",
+        )
+    voice = str(llm_model.get("realtime_voice_id") or "") or None
+    return LlmRoute("realtime", settings.openai_realtime_url, model, key, voice=voice)

@@ -91,7 +91,15 @@ def analysis_route(config: Mapping[str, Any], settings: Settings) -> LlmRoute:
             model=settings.analysis_model,
             api_key=key.get_secret_value() if key is not None else NO_KEY,
         )
-    return resolve_route(config.get("llm_model") or {}, settings)
+    llm_model = config.get("llm_model") or {}
+    if llm_model.get("type") == "realtime":
+        raise LlmNotConfigured(
+            "OPENREVOX_ANALYSIS_BASE_URL",
+            f"the assistant's realtime model {llm_model.get('realtime_model_id')!r} speaks, "
+            "it does not answer chat completions; point OPENREVOX_ANALYSIS_BASE_URL (and "
+            "OPENREVOX_ANALYSIS_MODEL) at a chat-completions endpoint to analyse its calls",
+        )
+    return resolve_route(llm_model, settings)
 
 
 async def analyse_call(

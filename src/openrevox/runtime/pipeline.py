@@ -7,6 +7,12 @@ The text transport gives a text input and a text output that stands in for TTS a
 the speaker. An audio transport gives its media-stream input/output processors and
 plugs ``AudioLegs``: STT, TTS, a VAD analyzer and user-turn strategies. Listeners
 (voicemail detection) hear the callee before the gate, audio and transcripts alike.
+
+A realtime (speech-to-speech) model on audio hears and speaks itself, and its server
+ends the caller's turns; its transcripts of the caller come back up from it:
+
+    [*transport inputs, gate, user context, gate.turns, *listeners, llm,
+     caller audio end, *transport outputs, assistant context]
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.services.llm_service import LLMService
 from pipecat.turns.user_start import ExternalUserTurnStartStrategy
 from pipecat.turns.user_stop import ExternalUserTurnStopStrategy
-from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies, UserTurnStrategies
 
+from openrevox.providers.llm.realtime import RealtimeLLM
 from openrevox.runtime.call_config import CallConfig
 from openrevox.runtime.gate import UserInputGate
 
@@ -49,6 +56,8 @@ class AudioLegs:
     engines: dict[str, str] = field(default_factory=dict)  # {"tts": ..., "stt": ...}
     # After the user aggregator: where the caller's audio frames end (and are recorded).
     caller_audio_end: FrameProcessor | None = None
+    # A realtime model hears the caller and speaks: no STT, TTS or VAD of ours.
+    speech_to_speech: bool = False
 
 
 @dataclass
@@ -59,6 +68,17 @@ class BuiltPipeline:
     assistant: LLMAssistantAggregator
     gate: UserInputGate
     llm: LLMService[Any]
+
+    @property
+    def realtime(self) -> bool:
+        return isinstance(self.llm, RealtimeLLM)
+
+    def stop_listening(self) -> None:
+        """The callee is heard no more: their turns are dropped, and a realtime model
+        is sent none of their audio."""
+        self.gate.close()
+        if isinstance(self.llm, RealtimeLLM):
+            self.llm.stop_listening()
 
 
 def text_turn_strategies() -> UserTurnStrategies:
@@ -95,6 +115,12 @@ def build_pipeline(
     """The call's pipeline. ``llm`` carries the system prompt; the tools go in the context."""
     audio = audio or AudioLegs()
     context = LLMContext(tools=tools_schema(config))
+    if isinstance(llm, RealtimeLLM):
+        llm.attach(context)
+    if audio.speech_to_speech:
+        return _speech_to_speech(
+            context, input_processors, output_processors, llm, audio, listeners
+        )
     strategies = audio.user_turn_strategies or (
         text_turn_strategies() if audio.stt is None else None
     )
@@ -115,5 +141,30 @@ def build_pipeline(
     processors += [gate.turns, llm]
     if audio.tts is not None:
         processors.append(audio.tts)
+    processors += [*output_processors, pair.assistant()]
+    return BuiltPipeline(Pipeline(processors), context, pair.user(), pair.assistant(), gate, llm)
+
+
+def _speech_to_speech(
+    context: LLMContext,
+    input_processors: list[FrameProcessor],
+    output_processors: list[FrameProcessor],
+    llm: LLMService[Any],
+    audio: AudioLegs,
+    listeners: Sequence[FrameProcessor],
+) -> BuiltPipeline:
+    """The pipeline of a realtime model on audio (module docstring): turns come from
+    its server (Pipecat's realtime mode of the aggregators)."""
+    if not isinstance(llm, RealtimeLLM):
+        raise TypeError("speech-to-speech audio legs need a realtime model")
+    # Its server's turns, as the service recommends (given here: Pipecat's default
+    # strategies would load a smart-turn model per call before that recommendation).
+    params = LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies())
+    pair = LLMContextAggregatorPair(context, user_params=params, realtime_service_mode=True)
+    gate = UserInputGate()
+    processors: list[FrameProcessor] = [*input_processors, gate, pair.user(), gate.turns]
+    processors += [*listeners, llm]
+    if audio.caller_audio_end is not None:
+        processors.append(audio.caller_audio_end)
     processors += [*output_processors, pair.assistant()]
     return BuiltPipeline(Pipeline(processors), context, pair.user(), pair.assistant(), gate, llm)

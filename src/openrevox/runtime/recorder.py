@@ -24,6 +24,10 @@ a static opening or a farewell). An interruption, once it has reached the assist
 aggregator, has flushed what was ahead of it: owed replies, contexts on their way up
 and interruptible owed speech are forgotten then (a context that survived the flush
 counts again when the LLM takes it).
+
+A realtime model (``realtime=True``) answers when its server decides (the caller
+stopped speaking) or when asked: its requests count when a response starts, and the
+caller's transcripts come back up from it.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from pipecat.frames.frames import (
     LLMFullResponseStartFrame,
     LLMTextFrame,
     MetricsFrame,
+    ProposedUserStoppedSpeakingFrame,
     TranscriptionFrame,
     TTSStoppedFrame,
     UserStartedSpeakingFrame,
@@ -77,9 +82,11 @@ class CallRecorder(BaseObserver):
         tts: FrameProcessor | None,
         now: Callable[[], float],
         assistant: FrameProcessor | None = None,
+        realtime: bool = False,
     ) -> None:
         super().__init__(observe_every_push=False)
         self._llm = llm
+        self._realtime = realtime
         self._tts = tts
         self._assistant = assistant  # the assistant aggregator: the end of the line
         self._now = now
@@ -165,9 +172,10 @@ class CallRecorder(BaseObserver):
             if isinstance(frame, LLMContextFrame):
                 if frame.id in self._contexts_waiting:
                     self._contexts_waiting.discard(frame.id)
-                else:
+                elif not self._realtime:
                     self._count_request()  # a user turn (or the opening)
-                self._llm_running = True
+                if not self._realtime:
+                    self._llm_running = True
         elif processor is self._assistant and data.direction == FrameDirection.DOWNSTREAM:
             if isinstance(frame, LLMFullResponseEndFrame):
                 self._replies_unspoken.discard(frame.id)
@@ -190,9 +198,14 @@ class CallRecorder(BaseObserver):
                 self._llm_requested(frame)
             return
         if data.direction != FrameDirection.DOWNSTREAM:
+            if self._realtime and isinstance(frame, TranscriptionFrame):
+                self._transcribed(frame.text)  # the realtime model's, on its way up
             return
         if isinstance(frame, LLMFullResponseStartFrame):
             if data.source is self._llm:
+                if self._realtime and not self._llm_running:
+                    self._llm_running = True
+                    self._count_request()
                 self._pending_ttft = None
                 self._reply_has_text = False
         elif isinstance(frame, LLMTextFrame):
@@ -230,6 +243,8 @@ class CallRecorder(BaseObserver):
             self._user_started()
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
             self._vad_stopped_at = self._ms()
+        elif isinstance(frame, ProposedUserStoppedSpeakingFrame) and data.source is self._llm:
+            self._vad_stopped_at = self._ms()  # a realtime model's server VAD
         elif isinstance(frame, TranscriptionFrame):
             self._transcribed(frame.text)
         elif isinstance(frame, UserStoppedSpeakingFrame):

@@ -41,8 +41,9 @@ from pipecat.services.llm_service import FunctionCallParams, LLMService
 from pipecat.workers.runner import WorkerRunner
 
 from openrevox.config import Settings
-from openrevox.providers.llm.base import LlmError, LlmRoute
+from openrevox.providers.llm.base import LlmError, LlmRoute, LlmUnsupported
 from openrevox.providers.llm.openai_compatible import build_llm_service, translate_error
+from openrevox.providers.llm.realtime import build_realtime_llm
 from openrevox.providers.llm.router import resolve_route
 from openrevox.providers.sms.base import SmsProvider
 from openrevox.providers.sms.factory import sms_provider_for
@@ -124,12 +125,7 @@ class CallSession(SessionVoicemail):
         try:
             route = self._route or resolve_route(self.config.llm_model, self.settings)
             self._route = route
-            llm = build_llm_service(
-                route,
-                system_instruction=self.config.system_prompt,
-                timeout_secs=self.settings.llm_timeout_secs,
-                max_retries=self.settings.llm_max_retries,
-            )
+            llm = self._build_llm(route)
         except LlmError as exc:
             self._ending = ("system", "error", exc.message)
             self._finished.set()
@@ -146,11 +142,38 @@ class CallSession(SessionVoicemail):
             self._finished.set()
         return self._result(started_at)
 
+    def _build_llm(self, route: LlmRoute) -> LLMService[Any]:
+        if route.kind != "realtime":
+            return build_llm_service(
+                route,
+                system_instruction=self.config.system_prompt,
+                timeout_secs=self.settings.llm_timeout_secs,
+                max_retries=self.settings.llm_max_retries,
+            )
+        audio = self._audio
+        if audio is not None and not audio.speech_to_speech:
+            raise LlmUnsupported(
+                f"{route.describe()} hears and speaks itself: the call's audio was set up "
+                "for speech-to-text and text-to-speech"
+            )
+        return build_realtime_llm(
+            route,
+            system_instruction=self.config.system_prompt,
+            hears_audio=audio is not None,
+            transcription_model=self.settings.openai_realtime_transcription_model,
+            transcription_terms=self.config.stt_terms,
+        )
+
     async def _run_pipeline(self, llm: LLMService[Any]) -> None:
         audio = self._audio or AudioLegs()
         if self._voicemail_params is not None:
             self._voicemail = VoicemailDetector(
-                self._voicemail_params, clock=self._clock, listener=self
+                self._voicemail_params,
+                clock=self._clock,
+                listener=self,
+                transcripts_from=(
+                    FrameDirection.UPSTREAM if audio.speech_to_speech else FrameDirection.DOWNSTREAM
+                ),
             )
         built = build_pipeline(
             self.config,
@@ -164,7 +187,11 @@ class CallSession(SessionVoicemail):
         for name, handler in handlers_for(self.config).items():
             llm.register_function(name, self._tool_adapter(name, handler))
         recorder = CallRecorder(
-            llm=llm, tts=audio.tts, assistant=built.assistant, now=self._clock.now
+            llm=llm,
+            tts=audio.tts,
+            assistant=built.assistant,
+            now=self._clock.now,
+            realtime=built.realtime,
         )
         self._recorder = recorder
         params = PipelineParams(enable_metrics=True)
@@ -324,16 +351,18 @@ class CallSession(SessionVoicemail):
         built, worker = self._built, self._worker
         if built is None or worker is None:
             return
-        built.gate.close()
+        built.stop_listening()
         # The farewell must reach every processor after the interruption: pushed after
         # it from the same processor, it stays behind it all the way down (a processor
         # handles its input in order, system frames first). Queued independently (the
         # worker's interruption starts at the pipeline's head), it could overtake it:
         # the TTS would open the farewell's turn in the assistant aggregator before the
         # interruption closed and reset it, and its words would never be recorded.
+        # A realtime model says the farewell itself: it goes through it.
         origin: FrameProcessor = built.llm
-        if interrupt:
+        if interrupt or built.realtime:
             origin = built.gate
+        if interrupt:
             await built.gate.broadcast_interruption()  # type: ignore[no-untyped-call]
         if farewell:
             speak = TTSSpeakFrame(farewell)

@@ -13,13 +13,15 @@ It speaks the part of the protocol Pipecat's ``OpenAIRealtimeLLMService`` uses:
   ``silence_secs`` of quiet (``speech_stopped``, ``committed``, the user's item and
   ``conversation.item.input_audio_transcription.completed`` with the next of
   ``transcripts``), then a response is created, as with ``create_response: true``;
+- ``conversation.item.truncate``: kept in ``truncations``;
 - ``response.create`` -> the next scripted reply (``fake_openai``'s ``Reply``, ``say``,
   ``call``): text as ``response.output_text.delta`` or, with audio output, as
-  ``response.output_audio.delta`` (a tone lasting ``audio_secs``) with
+  ``response.output_audio.delta`` (``voice(text)``, or a tone lasting ``audio_secs``) with
   ``response.output_audio_transcript.delta``; a tool call as a ``function_call`` item
   and ``response.function_call_arguments.done``; then ``response.done``.
 
-Each response request is kept in ``responses`` with the conversation at that moment.
+Each response request is kept in ``responses`` with the conversation at that moment
+and the response's own instructions.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class ResponseRequest:
     instructions: str | None
     tools: list[str]
     modalities: list[str]
+    response_instructions: str | None = None  # given with this response.create only
 
 
 @dataclass
@@ -78,7 +81,11 @@ class FakeOpenAIRealtime:
         silence_secs: float = 0.5,
         loud_rms: float = 0.02,
         model: str = "gpt-realtime",
+        voice: Callable[[str], bytes] | None = None,
     ) -> None:
+        """``voice`` renders a reply's words as 24 kHz PCM16 (default: a 440 Hz tone of
+        ``audio_secs``)."""
+        self.voice = voice
         self.audio_secs = audio_secs
         self.silence_secs = silence_secs
         self.loud_rms = loud_rms
@@ -87,6 +94,7 @@ class FakeOpenAIRealtime:
         self.items: list[dict[str, Any]] = []
         self.responses: list[ResponseRequest] = []
         self.headers: list[dict[str, str]] = []
+        self.truncations: list[dict[str, Any]] = []
         self.transcripts: deque[str] = deque()
         self.audio_received_secs = 0.0
         self._replies: deque[Reply] = deque()
@@ -164,8 +172,12 @@ class FakeOpenAIRealtime:
         elif kind == "input_audio_buffer.append":
             self._hear(conn, base64.b64decode(event.get("audio") or ""))
         elif kind == "response.create":
-            self._respond(conn, (event.get("response") or {}).get("output_modalities"))
-        elif kind in ("response.cancel", "conversation.item.truncate"):
+            response = event.get("response") or {}
+            self._respond(conn, response.get("output_modalities"), response.get("instructions"))
+        elif kind == "conversation.item.truncate":
+            with self._lock:
+                self.truncations.append(event)  # how much of a reply the caller heard
+        elif kind == "response.cancel":
             pass  # the fake's responses are over before anything can cancel them
         elif kind == "input_audio_buffer.clear":
             self._send(conn, "input_audio_buffer.cleared")
@@ -225,13 +237,19 @@ class FakeOpenAIRealtime:
         if turn_detection.get("create_response", True) is not False:
             self._respond(conn, None)
 
-    def _respond(self, conn: _Connection, modalities: list[str] | None) -> None:
+    def _respond(
+        self, conn: _Connection, modalities: list[str] | None, instructions: str | None = None
+    ) -> None:
         modalities = list(modalities or conn.session.get("output_modalities") or ["audio"])
         tools = [str(t.get("name")) for t in conn.session.get("tools") or []]
         with self._lock:
             self.responses.append(
                 ResponseRequest(
-                    list(conn.items), conn.session.get("instructions"), tools, modalities
+                    list(conn.items),
+                    conn.session.get("instructions"),
+                    tools,
+                    modalities,
+                    instructions,
                 )
             )
             reply = self._replies.popleft() if self._replies else Reply(text="OK.")
@@ -263,7 +281,7 @@ class FakeOpenAIRealtime:
             kind = "output_audio_transcript" if audio else "output_text"
             for piece in text_pieces(text):
                 self._send(conn, f"response.{kind}.delta", **where, content_index=0, delta=piece)
-            for chunk in _tone_chunks(self.audio_secs) if audio else ():
+            for chunk in self._voice_chunks(text) if audio else ():
                 self._send(
                     conn, "response.output_audio.delta", **where, content_index=0, delta=chunk
                 )
@@ -283,6 +301,16 @@ class FakeOpenAIRealtime:
             done,
         )
         return done
+
+    def _voice_chunks(self, text: str, chunk_secs: float = 0.1) -> Iterator[str]:
+        """The reply's audio as base64 PCM16 chunks."""
+        if self.voice is None:
+            yield from _tone_chunks(self.audio_secs, chunk_secs)
+            return
+        pcm = self.voice(text)
+        step = 2 * int(chunk_secs * SAMPLE_RATE)
+        for start in range(0, len(pcm), step):
+            yield base64.b64encode(pcm[start : start + step]).decode()
 
     def _function_call(
         self, conn: _Connection, response_id: str, index: int, tool: ToolCall

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ class AudioOptions:
     recording_path: Path | None = None
     vad: VADParams = field(default_factory=default_vad)
     user_speech_timeout: float = 0.6
+    # The provider of a realtime (speech-to-speech) model: it hears and speaks itself.
+    speech_to_speech: str | None = None
 
     @classmethod
     def from_assistant(
@@ -62,7 +65,10 @@ class AudioOptions:
             return float(value) if value is not None else default
 
         context = assistant.get("stt_context") or {}
+        llm_model = assistant.get("llm_model") or {}
+        realtime = llm_model.get("type") == "realtime"
         return cls(
+            speech_to_speech=str(llm_model.get("provider")) if realtime else None,
             voice=assistant.get("voice"),
             stt_model=assistant.get("stt_model"),
             stt_terms=tuple(context.get("terms") or ()),
@@ -95,17 +101,9 @@ class CallAudio:
         recording_sample_rate: int | None = None,
     ) -> None:
         self.options = options
+        self.settings = settings
         self.in_sample_rate = in_sample_rate
         self.out_sample_rate = out_sample_rate
-        self.tts: TTSChoice = make_tts(options.voice, settings, sample_rate=out_sample_rate)
-        self.stt: STTChoice = make_stt(
-            options.stt_model, settings, options.stt_terms, context_general=options.stt_general
-        )
-        self.vad_analyzer: VADAnalyzer = (
-            BatchedSileroVADAnalyzer(params=options.vad)
-            if settings.batched_vad
-            else SileroVADAnalyzer(params=options.vad)
-        )
         self.mixer: CallSoundMixer | None = None
         self.thinking: ThinkingSoundController | None = None
         if options.background_sound or options.thinking_sound:
@@ -123,6 +121,30 @@ class CallAudio:
                 options.recording_path, sample_rate=recording_sample_rate or out_sample_rate
             )
 
+    # Speech services are made when first used: a realtime model needs none of them.
+
+    @cached_property
+    def tts(self) -> TTSChoice:
+        return make_tts(self.options.voice, self.settings, sample_rate=self.out_sample_rate)
+
+    @cached_property
+    def stt(self) -> STTChoice:
+        options = self.options
+        return make_stt(
+            options.stt_model, self.settings, options.stt_terms, context_general=options.stt_general
+        )
+
+    @cached_property
+    def vad_analyzer(self) -> VADAnalyzer:
+        if self.settings.batched_vad:
+            return BatchedSileroVADAnalyzer(params=self.options.vad)
+        return SileroVADAnalyzer(params=self.options.vad)
+
+    @property
+    def output_volume(self) -> float:
+        """The gain of the agent's audio (the voice's volume; a realtime model's: 1)."""
+        return 1.0 if self.options.speech_to_speech else self.tts.output_volume
+
     def user_turn_strategies(self) -> UserTurnStrategies:
         """VAD (or a transcript) starts a turn and interrupts the agent; the turn ends
         after ``user_speech_timeout`` of silence once a transcript has arrived."""
@@ -136,6 +158,14 @@ class CallAudio:
 
     def pipeline_legs(self) -> AudioLegs:
         """The session pipeline's audio legs (``runtime.pipeline.AudioLegs``)."""
+        if self.options.speech_to_speech:
+            return AudioLegs(
+                audio_in_sample_rate=self.in_sample_rate,
+                audio_out_sample_rate=self.out_sample_rate,
+                engines=self.engines,
+                caller_audio_end=self.caller_audio_end(),
+                speech_to_speech=True,
+            )
         return AudioLegs(
             stt=self.stt.service,
             tts=self.tts.service,
@@ -165,4 +195,7 @@ class CallAudio:
     @property
     def engines(self) -> dict[str, str]:
         """What spoke and listened, for the call record: ``{"tts": ..., "stt": ...}``."""
+        if self.options.speech_to_speech:
+            engine = f"{self.options.speech_to_speech}-realtime"
+            return {"tts": engine, "stt": engine}
         return {"tts": self.tts.engine, "stt": self.stt.engine}

@@ -156,7 +156,7 @@ class MediaStreamTransport(Generic[Start]):
                 audio_in_sample_rate=audio.in_sample_rate,
                 audio_out_sample_rate=audio.out_sample_rate,
                 audio_out_mixer=audio.mixer,
-                audio_out_volume=audio.tts.output_volume,
+                audio_out_volume=audio.output_volume,
                 add_wav_header=False,
                 serializer=serializer,
                 allowed_origins=[],

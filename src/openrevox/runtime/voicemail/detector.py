@@ -3,7 +3,9 @@
 Placed after STT and before the session's input gate, it sees the callee's audio (for
 the beep), their transcriptions, and when they start and stop speaking (Silero VAD
 frames, broadcast upstream by the user aggregator; on text, the input's
-started/stopped frames). It passes every frame on, except the callee's words once a
+started/stopped frames). With a realtime model it sits after the user aggregator and
+the callee's transcriptions come up from the model. It passes every frame on, except
+the callee's words once a
 voicemail is detected: the agent must not answer a greeting (they go to the transcript
 through the listener). A poll on the session
 clock (``VoicemailParams.tick_secs``) lets silence decide. When detection is over
@@ -65,10 +67,18 @@ class VoicemailDetector(FrameProcessor):
     """Voicemail detection for one call (see the module docstring)."""
 
     def __init__(
-        self, params: VoicemailParams, *, clock: Clock, listener: VoicemailListener
+        self,
+        params: VoicemailParams,
+        *,
+        clock: Clock,
+        listener: VoicemailListener,
+        transcripts_from: FrameDirection = FrameDirection.DOWNSTREAM,
     ) -> None:
+        """``transcripts_from``: where the callee's transcriptions come from (upstream
+        when a realtime model after the detector transcribes them)."""
         super().__init__(name="VoicemailDetector")
         self.params = params
+        self._transcripts_from = transcripts_from
         self._clock = clock
         self._listener = listener
         self.tracker = VoicemailTracker(params, now=clock.now())
@@ -137,7 +147,7 @@ class VoicemailDetector(FrameProcessor):
             tracker.speech_started(now)
         elif isinstance(frame, UserStoppedSpeakingFrame) and not self._vad_seen:
             tracker.speech_stopped(now)
-        elif isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM:
+        elif isinstance(frame, TranscriptionFrame) and direction == self._transcripts_from:
             log.debug("voicemail: heard %r", frame.text)
             event = tracker.transcript(frame.text, now)
             await self._act(event)

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
         default="gpt-4o-mini-transcribe",
         description="Model that transcribes the caller for realtime models' transcripts.",
     )
+    openai_realtime_text_model: str = Field(
+        default="gpt-4.1-mini",
+        description="Chat model for what a realtime model cannot do (warm-transfer "
+        "briefings, post-call analysis), routed as a dedicated-instance model.",
+    )
     llm_timeout_secs: float = Field(default=30.0, gt=0)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
     # Call runtime: limits and tools.

@@ -413,6 +413,21 @@ async def test_analysis_base_url_overrides_the_assistant_route(http: httpx.Async
     assert analysis.model == "qwen3-32b"
 
 
+async def test_a_realtime_assistant_is_analysed_by_the_text_model(
+    http: httpx.AsyncClient,
+) -> None:
+    config = assistant(
+        llm_model={"type": "realtime", "provider": "openai", "realtime_model_id": "gpt-realtime"}
+    )
+    with FakeOpenAI([answer_json(GOOD)]) as llm:
+        settings = settings_for(llm, openai_realtime_text_model="gpt-4.1-mini")
+        analysis = await analyse_call(config, facts(), settings, http=http)
+    (request,) = llm.requests
+    assert request.body["model"] == "gpt-4.1-mini"
+    assert request.headers["authorization"] == "Bearer sk-assistant"
+    assert analysis.model == "gpt-4.1-mini"
+
+
 async def test_openrouter_route_keeps_the_provider_order(http: httpx.AsyncClient) -> None:
     config = assistant(
         llm_model={

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from openrevox.config import LlmEndpoint, Settings
 from openrevox.providers.llm.base import LlmNotConfigured, LlmUnsupported
-from openrevox.providers.llm.router import OPENAI_BASE_URL, resolve_route
+from openrevox.providers.llm.router import OPENAI_BASE_URL, resolve_route, text_route
 from openrevox.testing.fake_openai import FakeOpenAI, Reply, say
 from tests.runtime.conftest import call as start_call
 
@@ -152,6 +152,20 @@ def test_realtime_on_another_provider_is_refused_clearly() -> None:
     model = {**REALTIME, "provider": "google", "realtime_model_id": "gemini-live"}
     with pytest.raises(LlmUnsupported, match=r"realtime provider 'google' .* not supported"):
         resolve_route(model, bare(openai_api_key=SecretStr("sk-rt")))
+
+
+def test_text_work_of_a_realtime_assistant_goes_to_the_text_model() -> None:
+    settings = bare(openai_api_key=SecretStr("sk-rt"), openai_realtime_text_model="gpt-4.1")
+    route = text_route(REALTIME, settings)
+    assert (route.kind, route.base_url, route.model, route.api_key) == (
+        "dedicated-instance",
+        OPENAI_BASE_URL,
+        "gpt-4.1",
+        "sk-rt",
+    )
+    assert text_route(OPENROUTER, bare(openrouter_api_key=SecretStr("or"))).kind == "openrouter"
+    with pytest.raises(LlmUnsupported):  # what the call itself would say
+        text_route({**REALTIME, "provider": "google"}, settings)
 
 
 async def test_openrouter_call_sends_key_model_and_provider(llm: FakeOpenAI) -> None:

@@ -16,7 +16,7 @@ from openrevox.runtime.call_config import resolve_call_config
 from openrevox.runtime.clock import Clock, ScaledClock
 from openrevox.runtime.session import CallSession
 from openrevox.runtime.transports.text import TextConversation, TextTransport
-from openrevox.testing.fake_openai import call, say
+from openrevox.testing.fake_openai import FakeOpenAI, call, say
 from openrevox.testing.fake_openai_realtime import FakeOpenAIRealtime
 from tests.runtime.conftest import ASSISTANT
 
@@ -78,7 +78,7 @@ async def test_generated_opening_and_turns_go_through_the_realtime_session(
     model: FakeOpenAIRealtime,
 ) -> None:
     model.add(say("Hi Ann, Ava from Acme here."), say("It ships today."))
-    async with realtime_call(model) as (chat, _):
+    async with realtime_call(model, stt_context={"terms": ["Acme", "Ava"]}) as (chat, _):
         assert await chat.start() == ["Hi Ann, Ava from Acme here."]
         assert await chat.say("Where is my order?") == ["It ships today."]
         result = await chat.hang_up()
@@ -87,6 +87,7 @@ async def test_generated_opening_and_turns_go_through_the_realtime_session(
     assert session["model"] == "gpt-realtime"
     assert session["output_modalities"] == ["text"]
     assert session["audio"]["output"]["voice"] == "marin"
+    assert session["audio"]["input"]["transcription"]["prompt"] == "Acme, Ava"  # stt_context
     assert "calling Ann about their order" in session["instructions"]
     assert {"end_call", "record_unanswered_question"} <= {t["name"] for t in session["tools"]}
     # The opening is a response to nothing; the callee's line reaches the model as a
@@ -190,3 +191,31 @@ async def test_another_realtime_provider_is_refused(model: FakeOpenAIRealtime) -
         result = await chat.result()
     assert result.error is not None and "realtime provider 'google'" in result.error
     assert model.headers == []
+
+
+async def test_a_warm_transfer_is_briefed_by_the_text_model(model: FakeOpenAIRealtime) -> None:
+    """A realtime model only converses: the briefing comes from the server's chat model
+    (``openai_realtime_text_model`` on the OpenAI endpoint, same key)."""
+    model.add(say("Hi Ann!"), call("transfer_call", destination="Support"))
+    support = {"label": "Support", "phone_number": "+33612345671"}
+    with FakeOpenAI(default="Ann disputes invoice 42.") as chat_model:
+        settings = realtime_settings(model.url, openai_base_url=chat_model.base_url)
+        async with realtime_call(
+            model,
+            settings=settings,
+            transfer_destinations=[{"label": "Sales", "phone_number": "+33612345670"}, support],
+            human_transfer_mode="warm",
+            warm_transfer_summary_instructions="Brief the agent in one sentence.",
+        ) as (chat, transport):
+            await chat.start()
+            await chat.say("My invoice is wrong")
+            result = await chat.result()
+    assert result.transfer is not None
+    assert (result.transfer.label, result.transfer.mode) == ("Support", "warm")
+    assert result.transfer.summary == "Ann disputes invoice 42."
+    assert transport.transfers == [result.transfer]
+    (briefing,) = chat_model.requests
+    assert briefing.body["model"] == "gpt-4.1-mini"
+    assert briefing.headers["authorization"] == "Bearer sk-rt"
+    assert "Brief the agent in one sentence." in briefing.system_prompt
+    assert "My invoice is wrong" in briefing.messages[-1]["content"]

@@ -30,7 +30,7 @@ from openrevox.postcall.structured import (
     output_fields,
 )
 from openrevox.providers.llm.base import LlmNotConfigured, LlmRoute
-from openrevox.providers.llm.router import NO_KEY, resolve_route
+from openrevox.providers.llm.router import NO_KEY, text_route
 
 __all__ = ["Analysis", "AnalysisError", "CallFacts", "analyse_call", "analysis_route"]
 
@@ -73,7 +73,8 @@ class AnalysisError(OpenrevoxError):
 
 
 def analysis_route(config: Mapping[str, Any], settings: Settings) -> LlmRoute:
-    """``analysis_base_url`` when set, else the assistant's own LLM route.
+    """``analysis_base_url`` when set, else the assistant's own LLM route (for a realtime
+    model, ``openai_realtime_text_model``: ``router.text_route``).
 
     Raises ``LlmNotConfigured`` (naming the setting) or ``LlmUnsupported``.
     """
@@ -91,15 +92,7 @@ def analysis_route(config: Mapping[str, Any], settings: Settings) -> LlmRoute:
             model=settings.analysis_model,
             api_key=key.get_secret_value() if key is not None else NO_KEY,
         )
-    llm_model = config.get("llm_model") or {}
-    if llm_model.get("type") == "realtime":
-        raise LlmNotConfigured(
-            "OPENREVOX_ANALYSIS_BASE_URL",
-            f"the assistant's realtime model {llm_model.get('realtime_model_id')!r} speaks, "
-            "it does not answer chat completions; point OPENREVOX_ANALYSIS_BASE_URL (and "
-            "OPENREVOX_ANALYSIS_MODEL) at a chat-completions endpoint to analyse its calls",
-        )
-    return resolve_route(llm_model, settings)
+    return text_route(config.get("llm_model") or {}, settings)
 
 
 async def analyse_call(

@@ -44,7 +44,7 @@ from openrevox.config import Settings
 from openrevox.providers.llm.base import LlmError, LlmRoute, LlmUnsupported
 from openrevox.providers.llm.openai_compatible import build_llm_service, translate_error
 from openrevox.providers.llm.realtime import build_realtime_llm
-from openrevox.providers.llm.router import resolve_route
+from openrevox.providers.llm.router import resolve_route, text_route
 from openrevox.providers.sms.base import SmsProvider
 from openrevox.providers.sms.factory import sms_provider_for
 from openrevox.runtime.call_config import CallConfig, resolve_call_config
@@ -466,7 +466,14 @@ class CallSession(SessionVoicemail):
             return conversation
         context = LLMContext(messages=[{"role": "user", "content": conversation or "(silence)"}])
         try:
-            summary = await self._built.llm.run_inference(context, system_instruction=instructions)
+            llm = self._built.llm
+            if self._built.realtime:  # it only converses: a chat model writes the summary
+                llm = build_llm_service(
+                    text_route(self.config.llm_model, self.settings),
+                    timeout_secs=self.settings.llm_timeout_secs,
+                    max_retries=self.settings.llm_max_retries,
+                )
+            summary = await llm.run_inference(context, system_instruction=instructions)
         except Exception as exc:
             log.warning("summary failed: %s", exc)
             summary = None

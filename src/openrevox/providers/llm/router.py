@@ -41,6 +41,16 @@ def resolve_route(llm_model: Mapping[str, Any], settings: Settings) -> LlmRoute:
     raise LlmUnsupported(f"unknown llm_model type {kind!r}")
 
 
+def text_route(llm_model: Mapping[str, Any], settings: Settings) -> LlmRoute:
+    """The chat-completions route for one-off text work (briefings, analysis): the
+    assistant's own, or for a realtime model (which only converses)
+    ``openai_realtime_text_model`` as a dedicated-instance model."""
+    if llm_model.get("type") == "realtime":
+        _realtime(llm_model, settings)  # the same errors as the call itself
+        return _dedicated(settings.openai_realtime_text_model, settings)
+    return resolve_route(llm_model, settings)
+
+
 def _dedicated(name: str, settings: Settings) -> LlmRoute:
     endpoint = settings.llm_endpoints.get(name)
     if endpoint is not None:

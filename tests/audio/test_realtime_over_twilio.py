@@ -219,10 +219,48 @@ async def test_the_caller_cuts_the_realtime_model_off(server: Server, tmp_path: 
     assert said[-1] == ("assistant", "Of course.")
 
 
+async def test_max_duration_has_the_model_say_its_message_over_the_caller(
+    server: Server, tmp_path: Path
+) -> None:
+    """Time runs out while the caller talks: the model stops hearing them (its server
+    never ends that turn, so nothing answers it) and says the message to its end."""
+    message = "I am sorry, but our time is up. Thank you for calling."
+    model = server.model
+    responses_before = len(model.responses)
+    model.add(say(message))
+    this = SessionCall(
+        {
+            "first_sentence_mode": "none",
+            "max_call_duration_secs": 4,
+            "max_duration_end_message": message,
+        },
+        tmp_path / "max-duration.wav",
+    )
+    talking = caller_speech(
+        "I have a question about my appointment next week and I would like to know "
+        "whether I can bring my daughter with me please."
+    )
+    async with server.dial("max-duration", this) as phone:
+        await asyncio.sleep(1.0)
+        spoke_at = await phone.say(talking)  # still talking when time runs out
+        await asyncio.wait_for(phone.closed.wait(), 20)
+        hung_up = time.monotonic()
+    assert await asyncio.to_thread(this.done.wait, 10)
+    result = this.result
+    assert result is not None
+    assert (result.ended_by, result.end_reason) == ("system", "max_duration")
+    heard = transcribe(phone.heard(since=spoke_at, until=hung_up), TWILIO_RATE)
+    assert share_heard({"sorry", "time", "thank", "calling"}, heard) >= 0.5, heard
+    assert result.transcript[-1].content == message
+    assert len(model.responses) - responses_before == 1  # the caller's turn: unanswered
+    assert message in (model.responses[-1].response_instructions or "")
+
+
 VOICEMAIL_GREETING = (
     "Hi, you have reached the voicemail of John Smith. I am not available right now. "
     "Please leave a message after the tone."
 )
+GREETING_MORE = "I will call you back as soon as I can."
 VOICEMAIL_MESSAGE = (
     "This is a message about your appointment tomorrow morning. Please call us back, thank you."
 )
@@ -232,9 +270,11 @@ async def test_a_voicemail_gets_the_message_from_the_realtime_model(
     server: Server, tmp_path: Path
 ) -> None:
     """The model's server transcribes the greeting; detection stops the model (which
-    had started to answer the machine) and, after the beep, has it leave the message."""
+    had started to answer the machine), which hears nothing more of the greeting, and
+    after the beep has it leave the message."""
     model = server.model
-    model.hears(VOICEMAIL_GREETING)
+    responses_before = len(model.responses)
+    model.hears(VOICEMAIL_GREETING, GREETING_MORE)
     model.add(say("Hello? Who is this?"), say(VOICEMAIL_MESSAGE))
     this = SessionCall(
         {"voicemail_message": VOICEMAIL_MESSAGE, "first_sentence_mode": "none"},
@@ -242,7 +282,9 @@ async def test_a_voicemail_gets_the_message_from_the_realtime_model(
     )
     async with server.dial("voicemail", this) as phone:
         await asyncio.sleep(0.5)
-        await phone.say(caller_speech(VOICEMAIL_GREETING) + silence(0.8))
+        # The greeting goes on after a pause: the model no longer hears it.
+        greeting = caller_speech(VOICEMAIL_GREETING) + silence(1.2)
+        await phone.say(greeting + caller_speech(GREETING_MORE) + silence(0.8))
         beep_started = await phone.say(tone(1000.0, 0.5))
         beep_ended = time.monotonic()
         await asyncio.wait_for(phone.closed.wait(), 25)  # the server hung up
@@ -254,6 +296,9 @@ async def test_a_voicemail_gets_the_message_from_the_realtime_model(
     assert (result.voicemail_reason or "").startswith("greeting phrase: "), result
     assert result.transcript[-1].content == VOICEMAIL_MESSAGE
     assert VOICEMAIL_MESSAGE in (model.responses[-1].response_instructions or "")
+    assert len(model.responses) - responses_before == 2  # its first answer, the message
+    turns = model.sessions[-1]["audio"]["input"]["turn_detection"]
+    assert (turns["create_response"], turns["interrupt_response"]) == (False, False)
     # Nothing was said over the beep; the message came once it was over.
     spoken = [t for t in phone.speech_times() if t > beep_started]
     assert spoken and spoken[0] > beep_ended, (spoken[:1], beep_ended)

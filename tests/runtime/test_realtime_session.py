@@ -172,6 +172,17 @@ async def test_an_unreachable_realtime_server_ends_the_call_in_error() -> None:
     assert "realtime model 'gpt-realtime'" in result.error and url in result.error
 
 
+async def test_a_refused_key_ends_the_call_in_error_with_the_apis_words() -> None:
+    with FakeOpenAIRealtime(api_key="sk-right") as model:
+        async with realtime_call(model, settings=realtime_settings(model.url)) as (chat, _):
+            await chat.start()
+            result = await chat.result(wait_secs=10)
+    assert (result.ended_by, result.end_reason) == ("system", "error")
+    assert result.error is not None
+    assert "(invalid_api_key), Incorrect API key provided." in result.error, result.error
+    assert "realtime model 'gpt-realtime'" in result.error and "sk-" not in result.error
+
+
 async def test_no_key_ends_the_call_before_it_starts_naming_the_setting(
     model: FakeOpenAIRealtime,
 ) -> None:

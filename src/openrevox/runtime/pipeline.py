@@ -73,12 +73,12 @@ class BuiltPipeline:
     def realtime(self) -> bool:
         return isinstance(self.llm, RealtimeLLM)
 
-    def stop_listening(self) -> None:
-        """The callee is heard no more: their turns are dropped, and a realtime model
-        is sent none of their audio."""
+    async def stop_listening(self) -> None:
+        """The callee is answered no more: their turns are dropped (a realtime model's
+        server is told to stop answering them)."""
         self.gate.close()
         if isinstance(self.llm, RealtimeLLM):
-            self.llm.stop_listening()
+            await self.llm.stop_listening()
 
 
 def text_turn_strategies() -> UserTurnStrategies:

@@ -351,7 +351,7 @@ class CallSession(SessionVoicemail):
         built, worker = self._built, self._worker
         if built is None or worker is None:
             return
-        built.stop_listening()
+        await built.stop_listening()
         # The farewell must reach every processor after the interruption: pushed after
         # it from the same processor, it stays behind it all the way down (a processor
         # handles its input in order, system frames first). Queued independently (the

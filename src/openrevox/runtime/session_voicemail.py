@@ -42,7 +42,7 @@ class SessionVoicemail:
         if not self.config.voicemail_message:
             await self.finish("agent", "voicemail", interrupt=True)
             return
-        built.stop_listening()
+        await built.stop_listening()
         # Stop the agent (its opening is not for a machine); the message comes later.
         await built.gate.broadcast_interruption()  # type: ignore[no-untyped-call]
 

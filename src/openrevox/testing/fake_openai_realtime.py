@@ -82,10 +82,13 @@ class FakeOpenAIRealtime:
         loud_rms: float = 0.02,
         model: str = "gpt-realtime",
         voice: Callable[[str], bytes] | None = None,
+        api_key: str | None = None,
     ) -> None:
         """``voice`` renders a reply's words as 24 kHz PCM16 (default: a 440 Hz tone of
-        ``audio_secs``)."""
+        ``audio_secs``). With ``api_key``, another bearer token gets OpenAI's answer: an
+        ``error`` event (``invalid_api_key``), then the socket closed with code 3000."""
         self.voice = voice
+        self.api_key = api_key
         self.audio_secs = audio_secs
         self.silence_secs = silence_secs
         self.loud_rms = loud_rms
@@ -150,8 +153,20 @@ class FakeOpenAIRealtime:
         if request is None or not request.path.startswith(PATH):
             ws.close(code=1008, reason="no such endpoint")
             return
-        self.headers.append({k.lower(): v for k, v in request.headers.raw_items()})
+        headers = {k.lower(): v for k, v in request.headers.raw_items()}
+        self.headers.append(headers)
         conn = _Connection(ws, session={"type": "realtime", "model": self.model})
+        if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
+            error = {
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+                "message": "Incorrect API key provided.",
+                "param": None,
+                "event_id": None,
+            }
+            self._send(conn, "error", error=error)
+            ws.close(code=3000, reason="invalid_request_error.invalid_api_key")
+            return
         self._send(conn, "session.created", session=conn.session)
         try:
             for raw in ws:

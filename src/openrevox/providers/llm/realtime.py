@@ -18,7 +18,7 @@ needs on top (docs/runtime.md, "Realtime models"):
   such words are said.
 - **Stopping.** An interruption cancels the response (the server does so itself only
   for the caller's speech), and what it sent before the cancel reached it is dropped;
-  ``stop_listening`` stops sending the caller's audio.
+  ``stop_listening`` has the server stop answering the caller (its VAD still runs).
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class RealtimeLLM(OpenAIRealtimeLLMService):
         self._said.set()
         self._response_id: str | None = None  # the latest response the server created
         self._cancelled: set[str] = set()  # responses cancelled by an interruption
+        self._deaf = False  # stop_listening() was called
 
     def attach(self, context: LLMContext) -> None:
         """Use the call's context from the start (before the pipeline runs)."""
@@ -74,9 +75,24 @@ class RealtimeLLM(OpenAIRealtimeLLMService):
         self._seen = len(context.get_messages())
         self._llm_needs_conversation_setup = False
 
-    def stop_listening(self) -> None:
-        """Send the caller's audio no more (the call is ending)."""
-        self.set_audio_input_paused(True)
+    async def stop_listening(self) -> None:
+        """Answer the caller no more (the call is ending, or reached a voicemail).
+
+        The caller's audio still goes to the server, whose VAD still says when they
+        speak (voicemail detection waits for the greeting's end on it); it no longer
+        starts or interrupts a response there (``create_response`` and
+        ``interrupt_response`` off in every session update from now on)."""
+        if not self._deaf:
+            self._deaf = True
+            await self._send_session_update()  # type: ignore[no-untyped-call]
+
+    async def send_client_event(self, event: events.ClientEvent) -> None:
+        message = event.model_dump(exclude_none=True)
+        if self._deaf and isinstance(event, events.SessionUpdateEvent):
+            turns = message["session"].get("audio", {}).get("input", {}).get("turn_detection")
+            if isinstance(turns, dict):  # Pipecat's model has no fields for these
+                turns.update(create_response=False, interrupt_response=False)
+        await self._ws_send(message)  # type: ignore[no-untyped-call]
 
     # ---- frames ----
 
@@ -181,6 +197,13 @@ class RealtimeLLM(OpenAIRealtimeLLMService):
         await self._maybe_say_next()
         if not self._words and not self._saying:
             self._said.set()
+
+    async def _handle_evt_error(self, evt: Any) -> None:
+        error = evt.error
+        await self.push_error(
+            error_msg=f"the Realtime API answered an error ({error.code or error.type}), "
+            f"{error.message}"
+        )
 
     async def _disconnect(self) -> None:
         await super()._disconnect()  # type: ignore[no-untyped-call]

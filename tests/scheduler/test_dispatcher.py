@@ -17,6 +17,7 @@ from openrevox.storage.database import Database
 from openrevox.storage.models import Call
 from openrevox.storage.repositories import dispatch
 from openrevox.testing.fake_openai import FakeOpenAI
+from openrevox.testing.fake_openai_realtime import FakeOpenAIRealtime
 from tests.scheduler.conftest import attempts, fast_settings, order, wait_until
 
 HUMAN, VOICEMAIL, BUSY, NO_ANSWER, IVR, NOT_ATTRIBUTED = (f"+1202555010{i}" for i in range(6))
@@ -79,6 +80,35 @@ async def test_a_human_call_runs_the_agent_to_completion(
     assert attempt.speech_events
     # The real agent talked: the LLM got the call's prompt with its variables filled in.
     assert "You call Ann to confirm" in llm.requests[0].system_prompt
+
+
+async def test_a_call_on_a_realtime_model_runs_through_the_simulated_network(
+    db: Database, database_url: str
+) -> None:
+    """An order whose assistant speaks through OpenAI's Realtime API (the shipped fake,
+    on a loopback WebSocket) is dialled and talked through like any other."""
+    realtime = {"type": "realtime", "provider": "openai", "realtime_model_id": "gpt-realtime"}
+    with FakeOpenAIRealtime() as model:
+        model.add("Hi Ann, it is about your appointment.", "It is tomorrow at nine.")
+        settings = fast_settings(
+            database_url, None, openai_api_key="sk-rt", openai_realtime_url=model.url
+        )
+        org = await organization(db)
+        call_id = await place(db, org, HUMAN, llm_model=realtime)
+        await run_until(Dispatcher(db, settings, SimulatedTelephony(settings)), done(db, call_id))
+    [attempt] = await attempts(db, call_id)
+    assert attempt.status == "completed" and attempt.result == "human"
+    said = [(t["role"], t["content"]) for t in attempt.transcript or []]
+    assert said[:4] == [
+        ("assistant", "Hello Ann, this is Ava from Acme."),
+        ("user", "Hello?"),
+        ("assistant", "Hi Ann, it is about your appointment."),
+        ("user", "Yes, this is a good time. What is it about?"),
+    ]
+    assert ("assistant", "It is tomorrow at nine.") in said
+    assert "You call Ann to confirm" in (model.sessions[-1]["instructions"] or "")
+    heard = [i["content"][0]["text"] for i in model.items if i.get("role") == "user"]
+    assert heard[:2] == ["Hello?", "Yes, this is a good time. What is it about?"]
 
 
 async def test_voicemail_ivr_and_dial_errors(

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from openrevox.config import Settings
 from openrevox.runtime.call_config import resolve_call_config
 from openrevox.runtime.clock import Clock, ScaledClock
+from openrevox.runtime.pipeline import AudioLegs
 from openrevox.runtime.session import CallSession
 from openrevox.runtime.transports.text import TextConversation, TextTransport
 from openrevox.testing.fake_openai import FakeOpenAI, call, say
@@ -50,12 +51,17 @@ async def realtime_call(
     *,
     settings: Settings | None = None,
     clock: Clock | None = None,
+    audio: AudioLegs | None = None,
     **assistant: Any,
 ) -> AsyncIterator[tuple[TextConversation, TextTransport]]:
     config = resolve_call_config({**ASSISTANT, "llm_model": REALTIME, **assistant}, {"name": "Ann"})
     transport = TextTransport()
     session = CallSession(
-        config, transport, settings=settings or realtime_settings(model.url), clock=clock
+        config,
+        transport,
+        settings=settings or realtime_settings(model.url),
+        clock=clock,
+        audio=audio,
     )
     chat = TextConversation(session, transport)
     try:
@@ -161,26 +167,66 @@ async def test_max_duration_says_its_message_and_hangs_up(model: FakeOpenAIRealt
     assert transport.hung_up
 
 
-async def test_an_unreachable_realtime_server_ends_the_call_in_error() -> None:
+@pytest.mark.parametrize(
+    ("opening", "audio"),
+    [
+        ("generated", None),
+        ("static", None),
+        # The model would say a static opening on a phone call: nobody will.
+        ("static", AudioLegs(speech_to_speech=True)),
+    ],
+)
+async def test_an_unreachable_realtime_server_ends_the_call_in_error(
+    opening: str, audio: AudioLegs | None
+) -> None:
     with FakeOpenAIRealtime() as fake:
         url = fake.url  # a port nobody listens on once the fake is gone
-    async with realtime_call(fake, settings=realtime_settings(url)) as (chat, _):
+    async with realtime_call(
+        fake, settings=realtime_settings(url), first_sentence_mode=opening, audio=audio
+    ) as (chat, _):
         await chat.start()
         result = await chat.result(wait_secs=10)
     assert (result.ended_by, result.end_reason) == ("system", "error")
+    assert result.duration_secs < 3  # nothing is waited for: nobody can say it
     assert result.error is not None
     assert "realtime model 'gpt-realtime'" in result.error and url in result.error
 
 
-async def test_a_refused_key_ends_the_call_in_error_with_the_apis_words() -> None:
+@pytest.mark.parametrize(
+    ("opening", "audio"),
+    [("generated", None), ("static", AudioLegs(speech_to_speech=True))],
+)
+async def test_a_refused_key_ends_the_call_in_error_with_the_apis_words(
+    opening: str, audio: AudioLegs | None
+) -> None:
     with FakeOpenAIRealtime(api_key="sk-right") as model:
-        async with realtime_call(model, settings=realtime_settings(model.url)) as (chat, _):
+        settings = realtime_settings(model.url)
+        async with realtime_call(
+            model, settings=settings, first_sentence_mode=opening, audio=audio
+        ) as (chat, _):
             await chat.start()
             result = await chat.result(wait_secs=10)
     assert (result.ended_by, result.end_reason) == ("system", "error")
     assert result.error is not None
     assert "(invalid_api_key), Incorrect API key provided." in result.error, result.error
     assert "realtime model 'gpt-realtime'" in result.error and "sk-" not in result.error
+    assert result.duration_secs < 3
+
+
+async def test_an_error_instead_of_the_opening_ends_the_call_at_once(
+    model: FakeOpenAIRealtime,
+) -> None:
+    """On a phone call the model says a static opening; when the API answers that
+    request with an error, the call ends in error without waiting for those words."""
+    model.fail_next_response("rate_limit_exceeded", "Too many requests.")
+    async with realtime_call(
+        model, first_sentence_mode="static", audio=AudioLegs(speech_to_speech=True)
+    ) as (chat, _):
+        await chat.start()
+        result = await chat.result(wait_secs=10)
+    assert (result.ended_by, result.end_reason) == ("system", "error")
+    assert result.error is not None and "(rate_limit_exceeded), Too many" in result.error
+    assert result.duration_secs < 3
 
 
 async def test_no_key_ends_the_call_before_it_starts_naming_the_setting(

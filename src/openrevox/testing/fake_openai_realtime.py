@@ -14,7 +14,8 @@ It speaks the part of the protocol Pipecat's ``OpenAIRealtimeLLMService`` uses:
   ``conversation.item.input_audio_transcription.completed`` with the next of
   ``transcripts``), then a response is created, as with ``create_response: true``;
 - ``conversation.item.truncate``: kept in ``truncations``;
-- ``response.create`` -> the next scripted reply (``fake_openai``'s ``Reply``, ``say``,
+- ``response.create`` -> an ``error`` event if one is queued (``fail_next_response``),
+  else the next scripted reply (``fake_openai``'s ``Reply``, ``say``,
   ``call``): text as ``response.output_text.delta`` or, with audio output, as
   ``response.output_audio.delta`` (``voice(text)``, or a tone lasting ``audio_secs``) with
   ``response.output_audio_transcript.delta``; a tool call as a ``function_call`` item
@@ -101,6 +102,7 @@ class FakeOpenAIRealtime:
         self.transcripts: deque[str] = deque()
         self.audio_received_secs = 0.0
         self._replies: deque[Reply] = deque()
+        self._failures: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -111,6 +113,11 @@ class FakeOpenAIRealtime:
         """Queue replies; each ``response.create`` (or end of user speech) takes one."""
         with self._lock:
             self._replies.extend(as_reply(r) for r in replies)
+
+    def fail_next_response(self, code: str = "server_error", message: str = "boom") -> None:
+        """Answer the next ``response.create`` with an ``error`` event instead."""
+        with self._lock:
+            self._failures.append({"type": code, "code": code, "message": message})
 
     def hears(self, *transcripts: str) -> None:
         """What the next user utterances will be transcribed as, in order."""
@@ -186,6 +193,10 @@ class FakeOpenAIRealtime:
             self._add_item(conn, item)
         elif kind == "input_audio_buffer.append":
             self._hear(conn, base64.b64decode(event.get("audio") or ""))
+        elif kind == "response.create" and self._failures:
+            with self._lock:
+                error = self._failures.popleft()
+            self._send(conn, "error", error={**error, "param": None, "event_id": None})
         elif kind == "response.create":
             response = event.get("response") or {}
             self._respond(conn, response.get("output_modalities"), response.get("instructions"))

@@ -10,30 +10,16 @@ VAD of ours runs.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, WebSocket
 
 from openrevox.providers.stt.local_pocketsphinx import transcribe
 from openrevox.providers.tts.local_piper import synthesize
-from openrevox.runtime.audio.legs import AudioOptions, CallAudio
 from openrevox.runtime.audio.pcm import resample_pcm16
-from openrevox.runtime.call_config import resolve_call_config
-from openrevox.runtime.result import CallResult
-from openrevox.runtime.session import CallSession
-from openrevox.runtime.transports.twilio import (
-    MEDIA_STREAM_PATH,
-    TwilioCallTransport,
-    TwilioStreamStart,
-    twilio_call_audio,
-    twilio_media_router,
-)
 from openrevox.testing.fake_openai import call, say
 from openrevox.testing.fake_openai_realtime import SAMPLE_RATE, FakeOpenAIRealtime
 
@@ -45,11 +31,10 @@ from .conftest import (
     local_speech_settings,
     share_heard,
 )
+from .session_server import SessionCall, SessionServer, session_server
 from .twilio_peer import (
     TWILIO_RATE,
-    FakeTwilioCall,
     caller_speech,
-    serve,
     silence,
     speech_secs,
     tone,
@@ -78,55 +63,19 @@ def piper_voice(text: str) -> bytes:
     return resample_pcm16(pcm, rate, SAMPLE_RATE)
 
 
-@dataclass
-class SessionCall:
-    assistant: dict[str, Any]
-    recording: Path
-    audio: CallAudio | None = None
-    result: CallResult | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass
-class Server:
-    url: str
-    model: FakeOpenAIRealtime
-    calls: dict[str, SessionCall] = field(default_factory=dict)
-
-    def dial(self, name: str, session_call: SessionCall) -> FakeTwilioCall:
-        self.calls[name] = session_call
-        return FakeTwilioCall(f"{self.url}{MEDIA_STREAM_PATH}", {"call_id": name})
+Server = SessionServer[FakeOpenAIRealtime]
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    holder: dict[str, Server] = {}
     with FakeOpenAIRealtime(voice=piper_voice, silence_secs=0.7) as model:
         settings = local_speech_settings(
             openai_api_key="sk-rt",
             openai_realtime_url=model.url,
             user_inactivity_timeout_secs=0,
         )
-
-        async def handler(websocket: WebSocket, start: TwilioStreamStart) -> None:
-            this = holder["server"].calls[start.custom_parameters["call_id"]]
-            config = resolve_call_config({**ASSISTANT, **this.assistant}, {})
-            options = AudioOptions.from_assistant(config.assistant, recording_path=this.recording)
-            audio = twilio_call_audio(options, settings)
-            transport = TwilioCallTransport(websocket, start, audio)
-            session = CallSession(config, transport, settings=settings, audio=audio.pipeline_legs())
-            transport.on_caller_hangup(session.user_hung_up)
-            this.audio = audio
-            try:
-                this.result = await session.run()
-            finally:
-                this.done.set()
-
-        app = FastAPI()
-        app.include_router(twilio_media_router(handler))
-        with serve(app) as url:
-            holder["server"] = Server(url, model)
-            yield holder["server"]
+        with session_server(settings, ASSISTANT, model) as server:
+            yield server
 
 
 async def test_a_realtime_model_holds_the_call_and_ends_it(server: Server, tmp_path: Path) -> None:

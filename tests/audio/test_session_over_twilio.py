@@ -1,44 +1,26 @@
-"""The real call session (``CallSession``) over the Twilio media stream, with local speech.
-
-This is how the pieces are wired for a phone call (docs/audio.md): the assistant's
-audio options make a ``CallAudio``; the Twilio transport carries the media; the
-session takes the transport and ``audio.pipeline_legs()``.
-"""
+"""The real call session (``CallSession``) over the Twilio media stream, with local speech
+(wired as for a phone call: ``session_server``)."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, WebSocket
 
 from openrevox.providers.stt.local_pocketsphinx import transcribe
-from openrevox.runtime.audio.legs import AudioOptions, CallAudio
-from openrevox.runtime.call_config import resolve_call_config
-from openrevox.runtime.result import CallResult, TranscriptItem
-from openrevox.runtime.session import CallSession
-from openrevox.runtime.transports.twilio import (
-    MEDIA_STREAM_PATH,
-    TwilioCallTransport,
-    TwilioStreamStart,
-    twilio_call_audio,
-    twilio_media_router,
-)
+from openrevox.runtime.result import TranscriptItem
 from openrevox.testing.fake_openai import FakeOpenAI, call, say
 
 from .conftest import local_speech_settings, share_heard
 from .contention import CpuContention
+from .session_server import SessionCall, SessionServer, session_server
 from .twilio_peer import (
     TWILIO_RATE,
-    FakeTwilioCall,
     caller_speech,
-    serve,
     silence,
     speech_secs,
     tone,
@@ -54,30 +36,11 @@ ASSISTANT: dict[str, Any] = {
 }
 
 
-@dataclass
-class SessionCall:
-    assistant: dict[str, Any]
-    recording: Path
-    inactivity_secs: float = 30.0
-    audio: CallAudio | None = None
-    result: CallResult | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass
-class Server:
-    url: str
-    llm: FakeOpenAI
-    calls: dict[str, SessionCall] = field(default_factory=dict)
-
-    def dial(self, name: str, session_call: SessionCall) -> FakeTwilioCall:
-        self.calls[name] = session_call
-        return FakeTwilioCall(f"{self.url}{MEDIA_STREAM_PATH}", {"call_id": name})
+Server = SessionServer[FakeOpenAI]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    holder: dict[str, Server] = {}
     with FakeOpenAI() as llm:
         settings = local_speech_settings(
             openai_base_url=llm.base_url,
@@ -86,32 +49,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             user_inactivity_timeout_secs=0,
             recordings_dir=tmp_path_factory.mktemp("recordings"),
         )
-
-        async def handler(websocket: WebSocket, start: TwilioStreamStart) -> None:
-            this = holder["server"].calls[start.custom_parameters["call_id"]]
-            config = resolve_call_config(
-                {**ASSISTANT, **this.assistant}, {}, user_inactivity_secs=this.inactivity_secs
-            )
-            options = AudioOptions.from_assistant(config.assistant, recording_path=this.recording)
-            audio = twilio_call_audio(options, settings)
-            transport = TwilioCallTransport(websocket, start, audio)
-            session = CallSession(config, transport, settings=settings, audio=audio.pipeline_legs())
-            transport.on_caller_hangup(session.user_hung_up)
-            this.audio = audio
-            try:
-                this.result = await session.run()
-            finally:
-                this.done.set()
-
-        app = FastAPI()
-        app.include_router(twilio_media_router(handler))
-        with serve(app) as url:
-            holder["server"] = Server(url, llm)
-            yield holder["server"]
+        with session_server(settings, ASSISTANT, llm) as server:
+            yield server
 
 
 async def test_end_call_says_the_end_sentence_then_hangs_up(server: Server, tmp_path: Path) -> None:
-    server.llm.add(call("end_call", reason="not interested"))
+    server.model.add(call("end_call", reason="not interested"))
     this = SessionCall(
         # A sentence pocketsphinx hears well whatever the 20 ms framing ("have a nice
         # day" is misheard at some alignments).
@@ -187,7 +130,7 @@ async def test_a_silent_caller_is_left_after_the_inactivity_timeout(
     """Once the agent has answered and said it all, silence counts: the call ends 3 s
     after (the agent is no longer busy once its reply has played)."""
     this = SessionCall({}, tmp_path / "inactive.wav", inactivity_secs=3)
-    server.llm.add(say("Yes, I can hear you very well."))
+    server.model.add(say("Yes, I can hear you very well."))
     async with server.dial("inactive", this) as phone:
         greeted = await phone.wait_for_speech(within=15)
         await phone.wait_for_audio(0.9 * speech_secs(ASSISTANT["first_sentence"]), since=greeted)
@@ -245,7 +188,7 @@ async def test_a_voicemail_gets_the_message_after_the_beep(
     """The callee's side is an answering machine: greeting, then a 1 kHz beep. The agent
     stops, waits for the beep to end, says the message and hangs up."""
     this = SessionCall({"voicemail_message": VOICEMAIL_MESSAGE}, tmp_path / "voicemail.wav")
-    requests_before = len(server.llm.requests)
+    requests_before = len(server.model.requests)
     greeting = caller_speech(VOICEMAIL_GREETING)
     async with server.dial("voicemail", this) as phone:
         await asyncio.sleep(0.5)
@@ -266,7 +209,7 @@ async def test_a_voicemail_gets_the_message_after_the_beep(
     assert result.transcript[-1] == TranscriptItem("assistant", VOICEMAIL_MESSAGE)
     assert [item.role for item in result.transcript][-2:] == ["user", "assistant"], result
     assert result.engines == {"tts": "local-piper", "stt": "local-pocketsphinx"}
-    assert len(server.llm.requests) == requests_before  # no answer to a machine
+    assert len(server.model.requests) == requests_before  # no answer to a machine
     # Nothing was said over the beep; the message came once it was over.
     spoken = [t for t in phone.speech_times() if t > beep_started]
     assert spoken and spoken[0] > beep_ended, (spoken[:1], beep_ended)

@@ -8,6 +8,7 @@ assistant fields it changes and reads the session's result once it is done.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,12 @@ class SessionCall:
     audio: CallAudio | None = None
     result: CallResult | None = None
     done: threading.Event = field(default_factory=threading.Event)
+
+    async def outcome(self, within: float = 10.0) -> CallResult:
+        """The session's result, once it has finished (the server runs in a thread)."""
+        assert await asyncio.to_thread(self.done.wait, within), "the session did not finish"
+        assert self.result is not None
+        return self.result
 
 
 @dataclass

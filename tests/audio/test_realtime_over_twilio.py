@@ -98,9 +98,7 @@ async def test_a_realtime_model_holds_the_call_and_ends_it(server: Server, tmp_p
     assert share_heard(AGENT_WORDS, reply) >= 0.65, reply
     assert share_heard({"thank", "calling", "wonderful", "afternoon"}, farewell) >= 0.5, farewell
 
-    assert await asyncio.to_thread(this.done.wait, 10)
-    result = this.result
-    assert result is not None
+    result = await this.outcome()
     assert (result.ended_by, result.end_reason, result.error) == ("agent", "tool_end_call", None)
     said = [(item.role, item.tool_name or item.content) for item in result.transcript]
     assert said[:3] == [("assistant", OPENING), ("user", CALLER_SAYS), ("assistant", AGENT_SAYS)]
@@ -150,7 +148,7 @@ async def test_the_caller_cuts_the_realtime_model_off(server: Server, tmp_path: 
         spoke_at = await phone.say(caller_speech("Sorry, can you call back later?"))
         replied = await phone.wait_for_speech(after=spoke_at + 1.5)
         await phone.wait_for_quiet(quiet_secs=0.6)
-    assert await asyncio.to_thread(this.done.wait, 10)
+    result = await this.outcome()
     # The opening stopped soon after the caller spoke: Twilio was told to drop what it
     # had buffered, and little of the opening came after.
     assert any(spoke_at < at < spoke_at + 1.0 for at in phone.clears), phone.clears
@@ -159,8 +157,6 @@ async def test_the_caller_cuts_the_realtime_model_off(server: Server, tmp_path: 
     # The model was told how much of its opening the caller heard.
     cut = model.truncations[-1]
     assert 1000 < cut["audio_end_ms"] < 1000 * speech_secs(LONG_OPENING)
-    result = this.result
-    assert result is not None
     first = next(e for e in result.speech_events if e.speaker == "agent")
     assert first.was_cut is True
     said = [(item.role, item.content) for item in result.transcript]
@@ -194,9 +190,7 @@ async def test_max_duration_has_the_model_say_its_message_over_the_caller(
         spoke_at = await phone.say(talking)  # still talking when time runs out
         await asyncio.wait_for(phone.closed.wait(), 20)
         hung_up = time.monotonic()
-    assert await asyncio.to_thread(this.done.wait, 10)
-    result = this.result
-    assert result is not None
+    result = await this.outcome()
     assert (result.ended_by, result.end_reason) == ("system", "max_duration")
     heard = transcribe(phone.heard(since=spoke_at, until=hung_up), TWILIO_RATE)
     assert share_heard({"sorry", "time", "thank", "calling"}, heard) >= 0.5, heard
@@ -238,9 +232,7 @@ async def test_a_voicemail_gets_the_message_from_the_realtime_model(
         beep_ended = time.monotonic()
         await asyncio.wait_for(phone.closed.wait(), 25)  # the server hung up
         hung_up = time.monotonic()
-    assert await asyncio.to_thread(this.done.wait, 10)
-    result = this.result
-    assert result is not None
+    result = await this.outcome()
     assert (result.ended_by, result.end_reason) == ("agent", "voicemail"), result
     assert (result.voicemail_reason or "").startswith("greeting phrase: "), result
     assert result.transcript[-1].content == VOICEMAIL_MESSAGE

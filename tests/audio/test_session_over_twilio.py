@@ -75,9 +75,7 @@ async def test_end_call_says_the_end_sentence_then_hangs_up(server: Server, tmp_
     farewell = transcribe(phone.heard(spoke_at + 1.0, hung_up), TWILIO_RATE)
     assert share_heard({"thank", "calling", "wonderful", "afternoon"}, farewell) >= 0.5, farewell
 
-    assert await asyncio.to_thread(this.done.wait, 10)
-    result = this.result
-    assert result is not None
+    result = await this.outcome()
     assert (result.ended_by, result.end_reason, result.error) == ("agent", "tool_end_call", None)
     said = [(item.role, item.tool_name or item.content) for item in result.transcript]
     assert said[0] == ("assistant", ASSISTANT["first_sentence"])
@@ -112,9 +110,7 @@ async def test_max_duration_says_its_message_over_the_caller(
         await phone.wait_for_quiet(quiet_secs=0.6)
         await phone.say(talking)  # the caller is still talking when time runs out
         await asyncio.wait_for(phone.closed.wait(), 20)
-    assert await asyncio.to_thread(this.done.wait, 10)
-    result = this.result
-    assert result is not None
+    result = await this.outcome()
     assert (result.ended_by, result.end_reason) == ("system", "max_duration")
     heard = transcribe(phone.heard(since=phone.received[-1].at - 4.0), TWILIO_RATE)
     assert share_heard({"sorry", "time", "thank", "calling"}, heard) >= 0.5, heard
@@ -142,9 +138,7 @@ async def test_a_silent_caller_is_left_after_the_inactivity_timeout(
         reply_over = await phone.wait_for_quiet(quiet_secs=0.3)
         await asyncio.wait_for(phone.closed.wait(), 20)
         hung_up = time.monotonic()
-    assert await asyncio.to_thread(this.done.wait, 10)
-    result = this.result
-    assert result is not None
+    result = await this.outcome()
     assert (result.ended_by, result.end_reason) == ("agent", "user_inactive"), result
     assert 3.0 - 0.5 < hung_up - reply_over < 3.0 + 1.5 * contention.factor(reply_over, hung_up)
     assert result.transcript[-1] == TranscriptItem("assistant", "Yes, I can hear you very well.")
@@ -164,9 +158,8 @@ async def test_max_duration_message_is_in_the_transcript(server: Server, tmp_pat
     )
     async with server.dial("max-duration-transcript", this) as phone:
         await asyncio.wait_for(phone.closed.wait(), 20)
-    assert await asyncio.to_thread(this.done.wait, 10)
-    result = this.result
-    assert result is not None and result.end_reason == "max_duration"
+    result = await this.outcome()
+    assert result.end_reason == "max_duration"
     assert result.transcript[-1].content == "Our time is up."
     opening, last = result.speech_events[0], result.speech_events[-1]
     assert (opening.speaker, opening.was_cut) == ("agent", True)
@@ -197,9 +190,7 @@ async def test_a_voicemail_gets_the_message_after_the_beep(
         beep_ended = time.monotonic()
         await asyncio.wait_for(phone.closed.wait(), 25)  # the server hung up
         hung_up = time.monotonic()
-    assert await asyncio.to_thread(this.done.wait, 10)
-    result = this.result
-    assert result is not None
+    result = await this.outcome()
     assert (result.ended_by, result.end_reason, result.wire_end_reason) == (
         "agent",
         "voicemail",
@@ -237,9 +228,7 @@ async def test_a_voicemail_without_a_message_is_hung_up_at_once(
             await asyncio.wait_for(phone.closed.wait(), 30)
         finally:
             beep.cancel()
-    assert await asyncio.to_thread(this.done.wait, 10)
-    result = this.result
-    assert result is not None
+    result = await this.outcome()
     assert (result.ended_by, result.end_reason) == ("agent", "voicemail"), result
     reason = result.voicemail_reason or ""
     assert reason.startswith("greeting phrase: ") or reason == "beep", result

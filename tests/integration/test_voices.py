@@ -588,7 +588,8 @@ def rms(samples: np.ndarray[Any, Any]) -> float:
 
 
 async def test_local_synthesis_does_not_block_the_event_loop(database_url: str) -> None:
-    text = " ".join(["The quick brown fox jumps over the lazy dog again."] * 3)
+    # Long enough to take well over 0.3 s (three sentences once took 0.29 s in CI).
+    text = " ".join(["The quick brown fox jumps over the lazy dog again."] * 6)
     async with serve(database_url) as api:
         body = {"provider": "elevenlabs", "voiceId": RACHEL, "text": text}
         await api.client.post("/voices/preview", json={**body, "text": "Warm up."})

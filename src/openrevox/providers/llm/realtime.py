@@ -68,6 +68,7 @@ class RealtimeLLM(OpenAIRealtimeLLMService):
         self._response_id: str | None = None  # the latest response the server created
         self._cancelled: set[str] = set()  # responses cancelled by an interruption
         self._deaf = False  # stop_listening() was called
+        self._failed = False  # the API answered an error: the session is over
 
     def attach(self, context: LLMContext) -> None:
         """Use the call's context from the start (before the pipeline runs)."""
@@ -107,10 +108,14 @@ class RealtimeLLM(OpenAIRealtimeLLMService):
             self._said.clear()
             await self._maybe_say_next()
             return
-        if isinstance(frame, EndFrame) and not self._said.is_set():
+        if isinstance(frame, EndFrame) and self._can_speak() and not self._said.is_set():
             with contextlib.suppress(TimeoutError):  # the closing words are being said
                 await asyncio.wait_for(self._said.wait(), CLOSING_WORDS_SECS)
         await super().process_frame(frame, direction)
+
+    def _can_speak(self) -> bool:
+        """The session is up: words asked for will be said (else nobody waits for them)."""
+        return self._api_session_ready and not self._failed
 
     async def _maybe_say_next(self) -> None:
         if self._words and self._api_session_ready and not self._response_active:
@@ -199,6 +204,11 @@ class RealtimeLLM(OpenAIRealtimeLLMService):
             self._said.set()
 
     async def _handle_evt_error(self, evt: Any) -> None:
+        # Fatal to the session (Pipecat stops reading it): words waiting will not be said.
+        self._failed = True
+        self._words.clear()
+        self._saying = False
+        self._said.set()
         error = evt.error
         await self.push_error(
             error_msg=f"the Realtime API answered an error ({error.code or error.type}), "

@@ -6,7 +6,8 @@
 The session opens the call (first sentence), offers the configured tools, enforces
 the limits, detects a voicemail (``runtime.voicemail``), records the transcript and
 speech events, and ends with a ``CallResult``. Its notes and that result are
-``runtime.call_log``; what a voicemail does to the call is ``runtime.session_voicemail``.
+``runtime.call_log``; what a voicemail does to the call is ``runtime.session_voicemail``,
+what the tools do ``runtime.session_tools``.
 Ending goes through ``finish``: say the closing words, drain the pipeline, then ask the
 transport to hang up (or to transfer). The callee hanging up is ``user_hung_up``.
 """
@@ -15,55 +16,47 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 from pipecat.frames.frames import (
     EndWorkerFrame,
     ErrorFrame,
-    FunctionCallResultProperties,
-    InputAudioRawFrame,
     LLMRunFrame,
-    OutputAudioRawFrame,
     TTSSpeakFrame,
 )
-from pipecat.observers.base_observer import FrameProcessed, FramePushed
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-from pipecat.pipeline.worker_observer import WorkerObserver
-from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
     AssistantTurnStoppedMessage,
     UserTurnMessageAddedMessage,
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.services.llm_service import FunctionCallParams, LLMService
+from pipecat.services.llm_service import LLMService
 from pipecat.workers.runner import WorkerRunner
 
 from openrevox.config import Settings
 from openrevox.providers.llm.base import LlmError, LlmRoute, LlmUnsupported
 from openrevox.providers.llm.openai_compatible import build_llm_service, translate_error
 from openrevox.providers.llm.realtime import build_realtime_llm
-from openrevox.providers.llm.router import resolve_route, text_route
+from openrevox.providers.llm.router import resolve_route
 from openrevox.providers.sms.base import SmsProvider
 from openrevox.providers.sms.factory import sms_provider_for
 from openrevox.runtime.call_config import CallConfig, resolve_call_config
 from openrevox.runtime.call_log import CallLog, Ending, TranscriptListener
 from openrevox.runtime.clock import Clock, SystemClock
 from openrevox.runtime.pipeline import AudioLegs, BuiltPipeline, build_pipeline
+from openrevox.runtime.quiet_observer import QuietAudioObserver
 from openrevox.runtime.recorder import CallRecorder
 from openrevox.runtime.result import (
     CallResult,
     EndedBy,
     EndReason,
-    SentSms,
     TranscriptItem,
-    TransferRequest,
-    tool_output_text,
 )
+from openrevox.runtime.session_tools import SessionTools
 from openrevox.runtime.session_voicemail import SessionVoicemail
 from openrevox.runtime.tools import handlers_for
-from openrevox.runtime.tools.base import ToolHandler, ToolResult
 from openrevox.runtime.transport import CallTransport
 from openrevox.runtime.voicemail import VoicemailParams
 from openrevox.runtime.voicemail.detector import VoicemailDetector
@@ -73,7 +66,7 @@ log = logging.getLogger(__name__)
 DEFAULT_VOICEMAIL = VoicemailParams()
 
 
-class CallSession(SessionVoicemail):
+class CallSession(SessionTools, SessionVoicemail):
     """One call's conversation. Also the ``ToolContext`` its tools act through, and the
     ``VoicemailListener`` of its voicemail detection (``voicemail=None`` turns it off)."""
 
@@ -419,93 +412,6 @@ class CallSession(SessionVoicemail):
     @property
     def llm_requests(self) -> int:
         return self._recorder.llm_requests if self._recorder else 0
-
-    # ---- tools ----
-
-    def _tool_adapter(self, name: str, handler: ToolHandler) -> Callable[[FunctionCallParams], Any]:
-        async def run(params: FunctionCallParams) -> None:
-            arguments = dict(params.arguments)
-            try:
-                result = await handler(arguments, self)
-            except Exception as exc:  # a tool must never crash the call
-                log.exception("tool %s failed", name)
-                result = ToolResult({"error": f"{type(exc).__name__}: {exc}"}, is_error=True)
-            output = tool_output_text(result.output)
-            self._log.record(
-                TranscriptItem(
-                    role="tool",
-                    content=output,
-                    tool_name=name,
-                    tool_arguments=arguments,
-                    tool_output=output,
-                    tool_is_error=result.is_error,
-                )
-            )
-            await params.result_callback(
-                result.output, properties=FunctionCallResultProperties(run_llm=result.run_llm)
-            )
-            if result.then is not None:
-                await result.then()
-
-        return run
-
-    async def transfer(self, request: TransferRequest) -> None:
-        self._log.transfer = request
-        await self.finish("agent", "transfer")
-
-    async def send_dtmf(self, digits: str) -> None:
-        self._log.dtmf.append(digits)
-        await self._transport.send_dtmf(digits)
-
-    async def summarize(self, instructions: str) -> str:
-        """A one-off completion over the transcript (for warm-transfer briefings)."""
-        conversation = "\n".join(
-            f"{item.role}: {item.content}" for item in self.transcript if item.role != "tool"
-        )
-        if self._built is None:
-            return conversation
-        context = LLMContext(messages=[{"role": "user", "content": conversation or "(silence)"}])
-        try:
-            llm = self._built.llm
-            if self._built.realtime:  # it only converses: a chat model writes the summary
-                llm = build_llm_service(
-                    text_route(self.config.llm_model, self.settings),
-                    timeout_secs=self.settings.llm_timeout_secs,
-                    max_retries=self.settings.llm_max_retries,
-                )
-            summary = await llm.run_inference(context, system_instruction=instructions)
-        except Exception as exc:
-            log.warning("summary failed: %s", exc)
-            summary = None
-        return (summary or "").strip() or conversation
-
-    def record_sms(self, sms: SentSms) -> None:
-        self._log.sms.append(sms)
-
-    def add_faq_candidate(self, question: str) -> None:
-        self._log.add_faq_candidate(question)
-
-
-AUDIO_FRAMES = (InputAudioRawFrame, OutputAudioRawFrame)
-
-
-class QuietAudioObserver(WorkerObserver):
-    """Pipecat's observer proxy, which does not pass audio frames on while all its
-    observers ignore them (``observes_audio = False``, as ``CallRecorder``): each of a
-    call's audio frames (caller and agent, dozens a second) would otherwise be queued to
-    every observer at each processor it crosses, and a task woken to drop it. Other
-    frames reach the observers as before, in order."""
-
-    def _audio_observed(self) -> bool:
-        return any(getattr(o, "observes_audio", True) for o in self._observers)
-
-    async def on_process_frame(self, data: FrameProcessed) -> None:
-        if not isinstance(data.frame, AUDIO_FRAMES) or self._audio_observed():
-            await super().on_process_frame(data)
-
-    async def on_push_frame(self, data: FramePushed) -> None:
-        if not isinstance(data.frame, AUDIO_FRAMES) or self._audio_observed():
-            await super().on_push_frame(data)
 
 
 def session_for(

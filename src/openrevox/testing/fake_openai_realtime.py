@@ -117,7 +117,7 @@ class FakeOpenAIRealtime:
     def fail_next_response(self, code: str = "server_error", message: str = "boom") -> None:
         """Answer the next ``response.create`` with an ``error`` event instead."""
         with self._lock:
-            self._failures.append({"type": code, "code": code, "message": message})
+            self._failures.append(_error(code, code, message))
 
     def hears(self, *transcripts: str) -> None:
         """What the next user utterances will be transcribed as, in order."""
@@ -164,13 +164,9 @@ class FakeOpenAIRealtime:
         self.headers.append(headers)
         conn = _Connection(ws, session={"type": "realtime", "model": self.model})
         if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
-            error = {
-                "type": "invalid_request_error",
-                "code": "invalid_api_key",
-                "message": "Incorrect API key provided.",
-                "param": None,
-                "event_id": None,
-            }
+            error = _error(
+                "invalid_request_error", "invalid_api_key", "Incorrect API key provided."
+            )
             self._send(conn, "error", error=error)
             ws.close(code=3000, reason="invalid_request_error.invalid_api_key")
             return
@@ -196,7 +192,7 @@ class FakeOpenAIRealtime:
         elif kind == "response.create" and self._failures:
             with self._lock:
                 error = self._failures.popleft()
-            self._send(conn, "error", error={**error, "param": None, "event_id": None})
+            self._send(conn, "error", error=error)
         elif kind == "response.create":
             response = event.get("response") or {}
             self._respond(conn, response.get("output_modalities"), response.get("instructions"))
@@ -394,6 +390,11 @@ class FakeOpenAIRealtime:
     def _send(self, conn: _Connection, kind: str, **fields: Any) -> None:
         with contextlib.suppress(ConnectionClosed):  # the client left: nothing to tell
             conn.ws.send(json.dumps({"type": kind, "event_id": _id("event"), **fields}))
+
+
+def _error(kind: str, code: str, message: str) -> dict[str, Any]:
+    """The ``error`` of an ``error`` event."""
+    return {"type": kind, "code": code, "message": message, "param": None, "event_id": None}
 
 
 def _id(prefix: str) -> str:
